@@ -1,0 +1,3 @@
+from manyskills.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The `manyskills` command line: serve, check, info, train, eval."""

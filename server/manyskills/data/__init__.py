@@ -1,0 +1,1 @@
+"""Training-data pipeline: harvest real code, extract functions, build supervision per skill."""

@@ -1,0 +1,437 @@
+"""Mine REAL code changes as defect / repair supervision (`changes.jsonl`).
+
+Two sources, both noisy and marked `source="real-change"`:
+
+(a) consecutive releases of the same PyPI package (sources with a `previous` version in
+    `sources.json`): functions with the same qualified name in the same file path are compared;
+    small edits (1–3 changed lines in one hunk, both versions parse without errors, whitespace-only
+    edits ignored) give a pair: the earlier function is the buggy candidate (label 1, `bug_lines`
+    = its changed lines), the later one the clean counterpart (label 0). The note is the
+    changelog line of that release that names the function, else a
+    generic "This line was changed in a later release of {project}".
+
+(b) Debian `debian/patches/*` with DEP-3 headers: a patch whose Description/Subject mentions
+    fix/bug/crash/overflow/leak/wrong/incorrect is applied hunk by hunk to the upstream file; each
+    function it touches gives a pre-patch (buggy) / post-patch (fixed) pair, note = the first line
+    of the description.
+
+`fix_line` / `fix_replacement` describe the repair when it is one line replaced by zero or more
+lines (or lines inserted after one line); otherwise both are None.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from manyskills.data.corpus import DEFAULT_CACHE, read_manifest
+from manyskills.data.denylist import is_denied
+from manyskills.data.extract import file_functions, keep_function, normalize_whitespace, split_for_project
+from manyskills.data.records import DefectExample, stable_id
+from manyskills.index.languages import language_for_path
+from manyskills.index.treesitter import parse
+
+__all__ = [
+    "FunctionChange",
+    "diff_functions",
+    "function_changes",
+    "changes_between_trees",
+    "changelog_section",
+    "note_for",
+    "parse_dep3",
+    "parse_patch",
+    "apply_hunks",
+    "debian_patch_changes",
+    "pair_examples",
+    "mine_changes",
+]
+
+log = logging.getLogger("manyskills.data.changes")
+
+MAX_CHANGED_LINES = 3
+_FIX_WORDS = re.compile(r"\b(fix\w*|bugs?|crash\w*|overflow\w*|leak\w*|wrong|incorrect\w*)\b", re.I)
+_CHANGELOG_FILE = re.compile(r"^(changes|changelog|news|history|release[-_ ]?notes?)(\.[a-z]+)?$", re.I)
+
+
+@dataclass
+class FunctionChange:
+    project: str
+    language: str
+    path: str
+    qualified_name: str
+    before: str
+    after: str
+    bug_lines: list[int]  # 0-based lines of `before` that changed
+    fix_line: int | None
+    fix_replacement: str | None
+    note: str = ""
+    origin: str = ""  # "release:<old>-><new>" or "debian-patch:<name>"
+
+
+def diff_functions(before: str, after: str, max_changed: int = MAX_CHANGED_LINES) -> tuple[list[int], int | None, str | None] | None:
+    """(bug_lines, fix_line, fix_replacement) for a small single-hunk edit, else None."""
+    if before == after or normalize_whitespace(before) == normalize_whitespace(after):
+        return None
+    a = before.split("\n")
+    b = after.split("\n")
+    ops = [op for op in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes() if op[0] != "equal"]
+    if len(ops) != 1:
+        return None
+    tag, i1, i2, j1, j2 = ops[0]
+    removed, added = i2 - i1, j2 - j1
+    if max(removed, added) == 0 or max(removed, added) > max_changed:
+        return None
+    if removed == added and all(normalize_whitespace(x) == normalize_whitespace(y) for x, y in zip(a[i1:i2], b[j1:j2])):
+        return None  # re-indentation only
+    new = "\n".join(b[j1:j2])
+    if tag == "insert":
+        anchor = i1 - 1 if i1 > 0 else 0
+        if i1 > 0:
+            return [anchor], anchor, a[anchor] + "\n" + new
+        return [0], 0, new + "\n" + a[0]
+    bug_lines = list(range(i1, i2))
+    if removed == 1:
+        return bug_lines, i1, new  # "" when the line is deleted
+    return bug_lines, None, None
+
+
+def _parses(language: str, code: str) -> bool:
+    try:
+        return not parse(language, code).has_errors
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _unique_functions(language: str, text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    dup: set[str] = set()
+    for fn, code in file_functions(language, text):
+        if fn.is_test:
+            continue
+        if fn.qualified_name in out:
+            dup.add(fn.qualified_name)
+        out[fn.qualified_name] = code
+    for d in dup:
+        out.pop(d, None)
+    return out
+
+
+def function_changes(project: str, path: str, before_text: str, after_text: str, origin: str = "") -> list[FunctionChange]:
+    """Small function-level edits between two versions of one file."""
+    language = language_for_path(path)
+    if language is None or before_text == after_text:
+        return []
+    old = _unique_functions(language, before_text)
+    new = _unique_functions(language, after_text)
+    out = []
+    for qname, code_a in old.items():
+        code_b = new.get(qname)
+        if code_b is None or code_a == code_b:
+            continue
+        if not (keep_function(code_a) and keep_function(code_b)):
+            continue
+        d = diff_functions(code_a, code_b)
+        if d is None:
+            continue
+        if not (_parses(language, code_a) and _parses(language, code_b)):
+            continue
+        bug_lines, fix_line, fix_replacement = d
+        out.append(FunctionChange(project, language, path, qname, code_a, code_b, bug_lines, fix_line,
+                                  fix_replacement, origin=origin))
+    return out
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _source_files(root: Path) -> Iterator[str]:
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and language_for_path(p.name) is not None:
+            rel = p.relative_to(root).as_posix()
+            if not rel.startswith("debian/"):
+                yield rel
+
+
+# --- changelogs ----------------------------------------------------------------------------------
+
+
+def changelog_section(text: str, new_version: str, old_version: str | None = None) -> list[str]:
+    """Lines of a changelog between the heading of `new_version` and that of `old_version` (or the
+    next version-looking heading)."""
+    lines = text.split("\n")
+    ver_re = re.compile(r"(?<![\w.])v?" + re.escape(new_version) + r"(?![\w.]|\.\d)")
+    start = next((i for i, ln in enumerate(lines) if ver_re.search(ln)), None)
+    if start is None:
+        return []
+    end = len(lines)
+    old_re = re.compile(r"(?<![\w.])v?" + re.escape(old_version) + r"(?![\w.]|\.\d)") if old_version else None
+    any_ver = re.compile(r"^\s*(?:#+\s*|[Vv]ersion\s+|Release\s+|v)?\d+\.\d+(?:\.\d+)*\b")
+    for i in range(start + 1, len(lines)):
+        if (old_re and old_re.search(lines[i])) or (any_ver.match(lines[i]) and i > start + 1):
+            end = i
+            break
+    return [ln for ln in lines[start + 1:end] if ln.strip() and not set(ln.strip()) <= set("-=~^*#")]
+
+
+def _clean_note(line: str) -> str:
+    line = line.strip()
+    line = re.sub(r"^[-*+•]\s+", "", line)
+    line = re.sub(r":(?:issue|pr|user|ghsa|cve|bpo|gh|commit):`[^`]*`", "", line)
+    line = re.sub(r":[a-z:]+:`~?([^`<]*)(?:<[^>]*>)?`", r"\1", line)
+    line = line.replace("``", "").replace("`", "")
+    line = re.sub(r"\s*\((?:\s*[#,]?\s*)*\)\s*", " ", line)
+    return re.sub(r"\s+", " ", line).strip()
+
+
+def note_for(project: str, qualified_name: str, section: list[str]) -> str:
+    """The changelog line naming the function (preferring one that says "fix"), else a generic
+    note. (A release's other "fix" lines are not used: they rarely concern the function at hand.)"""
+    name = re.split(r"[.:]", qualified_name)[-1]
+    named = [ln for ln in section if len(name) > 2 and re.search(r"(?<![\w])" + re.escape(name) + r"(?![\w])", ln)]
+    if named:
+        fixes = [ln for ln in named if _FIX_WORDS.search(ln)]
+        return _clean_note((fixes or named)[0])
+    return f"This line was changed in a later release of {project}."
+
+
+def _changelog_text(root: Path) -> str:
+    texts = []
+    for p in sorted(root.iterdir()) if root.exists() else []:
+        if p.is_file() and _CHANGELOG_FILE.match(p.name):
+            t = _read(p)
+            if t:
+                texts.append(t)
+    for sub in ("docs", "doc"):
+        d = root / sub
+        if d.is_dir():
+            for p in sorted(d.iterdir()):
+                if p.is_file() and _CHANGELOG_FILE.match(p.name):
+                    t = _read(p)
+                    if t:
+                        texts.append(t)
+    return "\n".join(texts)
+
+
+def changes_between_trees(project: str, old_root: Path, new_root: Path, old_version: str, new_version: str) -> list[FunctionChange]:
+    """Function-level edits between two unpacked releases of a project."""
+    section = changelog_section(_changelog_text(new_root), new_version, old_version)
+    out = []
+    old_files = set(_source_files(old_root))
+    for rel in _source_files(new_root):
+        if rel not in old_files or is_denied(project, rel):
+            continue
+        a, b = _read(old_root / rel), _read(new_root / rel)
+        if a is None or b is None or a == b:
+            continue
+        for ch in function_changes(project, rel, a, b, origin=f"release:{old_version}->{new_version}"):
+            ch.note = note_for(project, ch.qualified_name, section)
+            out.append(ch)
+    return out
+
+
+# --- Debian patches --------------------------------------------------------------------------------
+
+
+def parse_dep3(text: str) -> dict[str, str]:
+    """DEP-3 header fields (lower-case keys; continuation lines joined with newlines)."""
+    fields: dict[str, str] = {}
+    key = None
+    for line in text.split("\n"):
+        if line.startswith(("---", "diff ", "Index:", "===", "@@")):
+            break
+        m = re.match(r"^([A-Za-z][\w-]*):\s?(.*)$", line)
+        if m:
+            key = m.group(1).lower()
+            fields[key] = (fields.get(key, "") + "\n" + m.group(2)).strip() if key in fields else m.group(2).strip()
+        elif key and line.startswith((" ", "\t")):
+            fields[key] += "\n" + (line.strip() if line.strip() != "." else "")
+        elif not line.strip():
+            key = None
+    return fields
+
+
+@dataclass
+class Hunk:
+    old_start: int  # 1-based
+    old_lines: list[str]
+    new_lines: list[str]
+
+
+def parse_patch(text: str) -> dict[str, list[Hunk]]:
+    """Unified diff → {path (first component stripped, like `patch -p1`): hunks}."""
+    files: dict[str, list[Hunk]] = {}
+    lines = text.split("\n")
+    i = 0
+    current: str | None = None
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ "):
+            path = lines[i + 1][4:].split("\t")[0].strip()
+            if path == "/dev/null":
+                current = None
+            else:
+                parts = path.split("/", 1)
+                current = parts[1] if len(parts) == 2 else parts[0]
+                files.setdefault(current, [])
+            i += 2
+            continue
+        m = re.match(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", line)
+        if m and current is not None:
+            old_n = int(m.group(2)) if m.group(2) is not None else 1
+            new_n = int(m.group(4)) if m.group(4) is not None else 1
+            old, new = [], []
+            i += 1
+            while i < len(lines) and (len(old) < old_n or len(new) < new_n):
+                ln = lines[i]
+                if ln.startswith("\\"):
+                    i += 1
+                    continue
+                tag, body = (ln[:1], ln[1:]) if ln else (" ", "")
+                if tag == " ":
+                    old.append(body)
+                    new.append(body)
+                elif tag == "-":
+                    old.append(body)
+                elif tag == "+":
+                    new.append(body)
+                else:
+                    break
+                i += 1
+            files[current].append(Hunk(int(m.group(1)), old, new))
+            continue
+        i += 1
+    return {k: v for k, v in files.items() if v}
+
+
+def apply_hunks(text: str, hunks: list[Hunk], fuzz: int = 200) -> str | None:
+    """Apply hunks to a text (searching ±`fuzz` lines around the stated position); None if any
+    hunk does not match."""
+    lines = text.split("\n")
+    offset = 0
+    for h in hunks:
+        n = len(h.old_lines)
+        want = h.old_start - 1 + offset if n else h.old_start + offset
+        found = None
+        for delta in range(0, fuzz + 1):
+            for pos in ((want + delta,) if delta == 0 else (want + delta, want - delta)):
+                if 0 <= pos <= len(lines) - n and lines[pos:pos + n] == h.old_lines:
+                    found = pos
+                    break
+            if found is not None:
+                break
+        if found is None:
+            return None
+        lines[found:found + n] = h.new_lines
+        offset += len(h.new_lines) - n + (found - want)
+    return "\n".join(lines)
+
+
+def _series(root: Path) -> list[str]:
+    series = root / "debian" / "patches" / "series"
+    if series.exists():
+        names = []
+        for ln in series.read_text(errors="replace").split("\n"):
+            ln = ln.split("#", 1)[0].strip()
+            if ln:
+                names.append(ln.split()[0])
+        return names
+    pdir = root / "debian" / "patches"
+    return sorted(p.name for p in pdir.iterdir() if p.is_file()) if pdir.is_dir() else []
+
+
+def debian_patch_changes(project: str, root: Path) -> list[FunctionChange]:
+    """Function-level bug-fix edits from a Debian source tree's `debian/patches`."""
+    out = []
+    for name in _series(root):
+        ppath = root / "debian" / "patches" / name
+        text = _read(ppath)
+        if text is None:
+            continue
+        header = parse_dep3(text)
+        desc = header.get("description") or header.get("subject") or ""
+        if not _FIX_WORDS.search(desc):
+            continue
+        note = re.sub(r"^\[PATCH[^\]]*\]\s*", "", desc.strip().split("\n")[0]).strip()
+        for rel, hunks in parse_patch(text).items():
+            target = root / rel
+            if language_for_path(rel) is None or not target.is_file() or is_denied(project, rel):
+                continue
+            before = _read(target)
+            if before is None:
+                continue
+            after = apply_hunks(before, hunks)
+            if after is None:
+                log.info("patch %s does not apply to %s/%s", name, project, rel)
+                continue
+            for ch in function_changes(project, rel, before, after, origin=f"debian-patch:{name}"):
+                ch.note = note or f"Fixed by the Debian patch {name}."
+                out.append(ch)
+    return out
+
+
+# --- records -----------------------------------------------------------------------------------------
+
+
+def pair_examples(change: FunctionChange) -> list[DefectExample]:
+    """The buggy (before) and fixed (after) examples of one change, sharing a pair_id."""
+    split = split_for_project(change.project)
+    pair_id = stable_id("change", change.project, change.path, change.qualified_name, change.origin, change.before)
+    return [
+        DefectExample(
+            id=pair_id + "-b", project=change.project, language=change.language, split=split,
+            code=change.before, label=1, bug_lines=list(change.bug_lines), fix_line=change.fix_line,
+            fix_replacement=change.fix_replacement, operator="real-change", note=change.note,
+            pair_id=pair_id, source="real-change",
+        ),
+        DefectExample(
+            id=pair_id + "-f", project=change.project, language=change.language, split=split,
+            code=change.after, label=0, bug_lines=[], fix_line=None, fix_replacement=None,
+            operator="clean", note="", pair_id=pair_id, source="real-change",
+        ),
+    ]
+
+
+def mine_changes(cache_dir: str | Path = DEFAULT_CACHE, manifest: dict | None = None) -> list[DefectExample]:
+    """All real-change pairs from the harvested cache (release pairs + Debian patches)."""
+    cache = Path(cache_dir)
+    manifest = read_manifest(cache) if manifest is None else manifest
+    entries = [e for e in manifest.get("sources", []) if e.get("status") == "ok" and e.get("src_dir")]
+    by_name: dict[tuple[str, str], dict[str, dict]] = {}
+    for e in entries:
+        by_name.setdefault((e["kind"], e["name"]), {})[e.get("role", "corpus")] = e
+    changes: list[FunctionChange] = []
+    for (kind, name), roles in sorted(by_name.items()):
+        if is_denied(name):
+            continue
+        cur = roles.get("corpus")
+        prev = roles.get("previous")
+        try:
+            if cur is not None and prev is not None:
+                found = changes_between_trees(name, cache / prev["src_dir"], cache / cur["src_dir"], prev["version"], cur["version"])
+                log.info("release changes %s %s->%s: %d", name, prev["version"], cur["version"], len(found))
+                changes.extend(found)
+            if kind == "debian" and cur is not None:
+                found = debian_patch_changes(name, cache / cur["src_dir"])
+                log.info("debian patch changes %s: %d", name, len(found))
+                changes.extend(found)
+        except Exception:  # noqa: BLE001 - one odd project never stops mining
+            log.exception("change mining failed for %s", name)
+    out: list[DefectExample] = []
+    seen: set[str] = set()
+    for ch in changes:
+        key = normalize_whitespace(ch.before) + "\0" + normalize_whitespace(ch.after)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.extend(pair_examples(ch))
+    return out
+
+

@@ -1,0 +1,60 @@
+"""Review notes and repairs, generated on demand (resolve, hover, command) and cached.
+
+Generation is the one expensive path (seconds on a CPU), so it never runs during analysis: only when
+the user looks at a finding. A repair is offered only if it changes the line and does not break the
+parse of the function.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from manyskills.analysis.findings import Finding
+from manyskills.index.functions import DocumentIndex
+from manyskills.lsp.documents import DocumentState
+from manyskills.lsp.server import ManySkillsServer
+from manyskills.model.runtime import FunctionInput, ReviewNote
+
+
+def find_finding(state: DocumentState, content_hash: str, line_in_function: int, skill: str = "defect") -> Finding | None:
+    for finding in state.findings:
+        if (finding.function.content_hash == content_hash and finding.line_in_function == line_in_function
+                and finding.skill == skill):
+            return finding
+    return None
+
+
+async def review_for(server: ManySkillsServer, finding: Finding) -> ReviewNote:
+    backend = server.engine.backend if server.engine else None
+    key = (finding.function.content_hash, finding.line_in_function, backend.identity.cache_key if backend else "")
+    cached = server.reviews.get(key)
+    if cached is not None:
+        return cached
+    function = finding.function
+    note = await asyncio.wrap_future(server.engine.review(
+        FunctionInput(function.language, function.text, function.is_test), finding.line_in_function))
+    note = ReviewNote(note.note, note.fixed_line if repair_is_valid(finding, note.fixed_line) else None, note.raw)
+    server.reviews.put(key, note)
+    return note
+
+
+def repair_is_valid(finding: Finding, fixed_line: str | None) -> bool:
+    if not fixed_line:
+        return False
+    lines = finding.function.text.split("\n")
+    index = finding.line_in_function
+    if not 0 <= index < len(lines) or lines[index].strip() == fixed_line.strip():
+        return False
+    repaired = "\n".join(lines[:index] + [fixed_line] + lines[index + 1:])
+    before = DocumentIndex(finding.function.language, finding.function.text).has_errors
+    after = DocumentIndex(finding.function.language, repaired).has_errors
+    return before or not after
+
+
+def note_markdown(finding: Finding, note: ReviewNote | None) -> str:
+    parts = [f"**ManySkills** · `{finding.skill}` · score {finding.score:.2f}", "", finding.message]
+    if note is not None:
+        parts += ["", note.note]
+        if note.fixed_line:
+            parts += ["", "Suggested line:", "```", note.fixed_line.strip(), "```"]
+    return "\n".join(parts)

@@ -1,0 +1,100 @@
+"""The one multi-task adapter: a standard PEFT LoRA directory + skill heads + a manifest.
+
+Layout of an adapter directory:
+  adapter_config.json, adapter_model.safetensors   (PEFT; loadable with PeftModel.from_pretrained)
+  heads.safetensors                                (SkillHeads state dict)
+  manyskills.json                                  (this module's Manifest)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SKILLS = ("defect", "review", "clone", "search", "flaky")
+MANIFEST_FILE = "manyskills.json"
+HEADS_FILE = "heads.safetensors"
+FORMAT_VERSION = 1
+
+# The code prompt is deliberately tiny: every prompt token costs a forward step per function.
+CODE_PROMPT = "<|im_start|>{language}\n"
+QUERY_PROMPT = "<|im_start|>query\n"
+REVIEW_SYSTEM = "You are a careful code reviewer."
+REVIEW_USER = (
+    "This {language} function may have a bug on the line marked with `>>`.\n"
+    "```\n{code}\n```\n"
+    "Explain the bug in one sentence, then write the corrected line after `Fix:`."
+)
+
+
+class AdapterError(RuntimeError):
+    """An adapter cannot be used; the message says why."""
+
+
+@dataclass
+class Manifest:
+    base_name: str
+    base_sha256: str
+    skills: list[str] = field(default_factory=lambda: list(SKILLS))
+    labels: dict[str, list[str]] = field(
+        default_factory=lambda: {"defect": ["clean", "buggy"], "flaky": ["stable", "flaky"]}
+    )
+    feature_layer: int = 24  # heads read the output of this many decoder layers (early exit)
+    lora_layers: list[int] = field(default_factory=lambda: list(range(18, 24)))
+    lora_rank: int = 8
+    max_tokens: int = 384
+    embed_dim: int = 256
+    head_inner: int = 256
+    prompts: dict[str, str] = field(
+        default_factory=lambda: {
+            "code": CODE_PROMPT,
+            "query": QUERY_PROMPT,
+            "review_system": REVIEW_SYSTEM,
+            "review_user": REVIEW_USER,
+        }
+    )
+    thresholds: dict[str, float] = field(default_factory=lambda: {"defect": 0.5, "flaky": 0.5, "clone": 0.95})
+    trained: bool = False
+    version: str = "untrained"
+    training: dict[str, Any] = field(default_factory=dict)
+    format: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def load(cls, directory: Path) -> "Manifest":
+        path = directory / MANIFEST_FILE
+        try:
+            raw = json.loads(path.read_text())
+        except FileNotFoundError as exc:
+            raise AdapterError(f"{directory} is not a ManySkills adapter (no {MANIFEST_FILE})") from exc
+        except (OSError, ValueError) as exc:
+            raise AdapterError(f"cannot read {path}: {exc}") from exc
+        if not isinstance(raw, dict) or raw.get("format") != FORMAT_VERSION:
+            raise AdapterError(f"{path}: unsupported manifest format {raw.get('format') if isinstance(raw, dict) else raw!r}")
+        known = {f for f in cls.__dataclass_fields__}
+        try:
+            return cls(**{k: v for k, v in raw.items() if k in known})
+        except TypeError as exc:
+            raise AdapterError(f"{path}: invalid manifest: {exc}") from exc
+
+
+def check_adapter_files(directory: Path) -> None:
+    """Refuse anything but safetensors (PEFT would fall back to a pickled adapter_model.bin)."""
+    for name in ("adapter_config.json", "adapter_model.safetensors", HEADS_FILE, MANIFEST_FILE):
+        if not (directory / name).is_file():
+            pickled = (directory / "adapter_model.bin").is_file()
+            hint = " (adapter_model.bin is pickle-based and refused)" if pickled else ""
+            raise AdapterError(f"adapter {directory} is missing {name}{hint}")
+
+
+def check_base_matches(manifest: Manifest, base_sha256: str, base_name: str, directory: Path) -> None:
+    if manifest.base_sha256 != base_sha256:
+        raise AdapterError(
+            f"adapter {directory} was trained on base {manifest.base_name} ({manifest.base_sha256[:12]}…), "
+            f"but the loaded base is {base_name} ({base_sha256[:12]}…). Use an adapter trained for this base, "
+            "or set `model` to the base the adapter was trained on."
+        )

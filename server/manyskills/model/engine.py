@@ -1,0 +1,233 @@
+"""One inference worker thread that owns the model; everyone else submits jobs and gets futures.
+
+- Priority queue: interactive requests (review, search) before edited functions before workspace scans.
+- Dynamic batching by length within a job, under a padded-token budget.
+- Cooperative cancellation: a job's CancelToken is checked before it starts and between batches, so
+  a stale analysis stops within one batch (pygls cannot cancel a handler that already started).
+- Out-of-memory: halve the batch and retry; at batch size 1 on a GPU, reload on the CPU with a message.
+- The model loads on the worker thread, so the LSP server answers `initialize` while it loads.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from manyskills.model.runtime import AnalysisBackend, FunctionAnalysis, FunctionInput, ReviewNote
+
+log = logging.getLogger(__name__)
+
+PRIORITY_INTERACTIVE = 0
+PRIORITY_EDIT = 1
+PRIORITY_SCAN = 2
+
+
+class Cancelled(Exception):
+    """The job's token was cancelled before it finished."""
+
+
+class EngineUnavailable(RuntimeError):
+    """The model could not be loaded; analysis is disabled until settings change."""
+
+
+class CancelToken:
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+@dataclass
+class EngineStatus:
+    state: str = "idle"  # idle | loading | ready | error | disabled
+    message: str = ""
+    model: str = ""
+    device: str = ""
+
+
+@dataclass(order=True)
+class _Job:
+    priority: int
+    seq: int
+    run: Callable[[AnalysisBackend], Any] = field(compare=False)
+    future: Future = field(compare=False)
+    token: CancelToken | None = field(compare=False, default=None)
+
+
+BackendLoader = Callable[[Callable[[str, float | None], None]], AnalysisBackend]
+
+
+def _stop_marker(_backend: AnalysisBackend) -> None:
+    """Queued by shutdown(); the worker exits when it pops this."""
+
+
+def _is_oom(exc: BaseException) -> bool:
+    return isinstance(exc, MemoryError) or "out of memory" in str(exc).lower()
+
+
+class ModelEngine:
+    def __init__(self, loader: BackendLoader, on_status: Callable[[EngineStatus], None] | None = None,
+                 on_progress: Callable[[str, float | None], None] | None = None,
+                 cpu_fallback_loader: BackendLoader | None = None):
+        self._loader = loader
+        self._cpu_fallback_loader = cpu_fallback_loader
+        self._on_status = on_status or (lambda status: None)
+        self._on_progress = on_progress or (lambda msg, frac=None: None)
+        self._queue: list[_Job] = []
+        self._cv = threading.Condition()
+        self._seq = itertools.count()
+        self._backend: AnalysisBackend | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self.status = EngineStatus()
+        self.max_batch = 16
+        self.token_budget = 4096
+        self.functions_analysed = 0  # how many functions went through the model (tests assert on it)
+        self.tokens_analysed = 0
+        self.before_batch: Callable[[int], None] | None = None  # fault-injection hook (tests)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._worker, name="manyskills-model", daemon=True)
+            self._thread.start()
+
+    def shutdown(self) -> None:
+        with self._cv:
+            self._queue.clear()
+            heapq.heappush(self._queue, _Job(-10, -1, _stop_marker, Future()))
+            self._cv.notify()
+
+    def reload(self, loader: BackendLoader) -> None:
+        """Swap the model (settings changed model/adapter/device) without restarting the server.
+        Queued work is kept: it runs on the new model."""
+        self._loader = loader
+        self._ready.clear()
+        self._submit(PRIORITY_INTERACTIVE - 1, lambda backend: self._load(), None)
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        return self._ready.wait(timeout)
+
+    @property
+    def backend(self) -> AnalysisBackend | None:
+        return self._backend
+
+    def _set_status(self, state: str, message: str = "") -> None:
+        ident = getattr(self._backend, "identity", None)
+        self.status = EngineStatus(state, message, ident.base_name if ident else "", ident.device if ident else "")
+        self._on_status(self.status)
+
+    def _load(self) -> None:
+        self._set_status("loading", "loading model")
+        try:
+            self._backend = self._loader(self._on_progress)
+        except Exception as exc:  # noqa: BLE001 - any load failure disables analysis, never the server
+            log.exception("model load failed")
+            self._backend = None
+            self._set_status("error", str(exc))
+        else:
+            self._set_status("ready")
+        finally:
+            self._ready.set()
+
+    # ------------------------------------------------------------------ submission
+    def _submit(self, priority: int, run: Callable[[AnalysisBackend], Any], token: CancelToken | None) -> Future:
+        future: Future = Future()
+        with self._cv:
+            heapq.heappush(self._queue, _Job(priority, next(self._seq), run, future, token))
+            self._cv.notify()
+        return future
+
+    def analyse(self, items: Sequence[FunctionInput], priority: int = PRIORITY_EDIT,
+                token: CancelToken | None = None) -> "Future[list[FunctionAnalysis]]":
+        items = list(items)
+        return self._submit(priority, lambda backend: self._analyse_batches(backend, items, token), token)
+
+    def embed_queries(self, queries: Sequence[str]) -> "Future[np.ndarray]":
+        queries = list(queries)
+        return self._submit(PRIORITY_INTERACTIVE, lambda backend: backend.embed_queries(queries), None)
+
+    def review(self, item: FunctionInput, line: int, token: CancelToken | None = None) -> "Future[ReviewNote]":
+        return self._submit(PRIORITY_INTERACTIVE, lambda backend: backend.review(item, line), token)
+
+    def queue_length(self) -> int:
+        with self._cv:
+            return len(self._queue)
+
+    # ------------------------------------------------------------------ worker
+    def _worker(self) -> None:
+        self._load()
+        while True:
+            with self._cv:
+                while not self._queue:
+                    self._cv.wait()
+                job = heapq.heappop(self._queue)
+            if job.run is _stop_marker:
+                return
+            if job.token is not None and job.token.cancelled:
+                job.future.set_exception(Cancelled())
+                continue
+            if not job.future.set_running_or_notify_cancel():
+                continue
+            try:
+                if self._backend is None and job.priority >= PRIORITY_INTERACTIVE:  # reloads run regardless
+                    raise EngineUnavailable(self.status.message or "model not loaded")
+                job.future.set_result(job.run(self._backend))
+            except BaseException as exc:  # noqa: BLE001 - errors travel to the waiting caller
+                job.future.set_exception(exc)
+
+    def _analyse_batches(self, backend: AnalysisBackend, items: list[FunctionInput],
+                         token: CancelToken | None) -> list[FunctionAnalysis]:
+        lengths = [backend.count_tokens(item) for item in items]
+        order = sorted(range(len(items)), key=lambda i: lengths[i])
+        results: list[FunctionAnalysis | None] = [None] * len(items)
+        start = 0
+        while start < len(order):
+            if token is not None and token.cancelled:
+                raise Cancelled()
+            end = start + 1
+            # Sorted by length, so the last member sets the padded width of the batch.
+            while end < len(order) and end - start < self.max_batch and \
+                    (end - start + 1) * lengths[order[end]] <= self.token_budget:
+                end += 1
+            chunk = order[start:end]
+            try:
+                if self.before_batch is not None:
+                    self.before_batch(len(chunk))
+                out = backend.analyse([items[i] for i in chunk])
+            except Exception as exc:  # noqa: BLE001
+                if not _is_oom(exc):
+                    raise
+                backend = self._handle_oom(backend, len(chunk))
+                continue  # retry the same start with the smaller budget
+            for i, res in zip(chunk, out):
+                results[i] = res
+            self.functions_analysed += len(chunk)
+            self.tokens_analysed += sum(lengths[i] for i in chunk)
+            start = end
+        return results  # type: ignore[return-value]
+
+    def _handle_oom(self, backend: AnalysisBackend, batch_size: int) -> AnalysisBackend:
+        if batch_size > 1:
+            self.max_batch = max(1, batch_size // 2)
+            self.token_budget = max(256, self.token_budget // 2)
+            log.warning("out of memory: batch size now %d", self.max_batch)
+            return backend
+        if self._cpu_fallback_loader is None or getattr(backend.identity, "device", "cpu") == "cpu":
+            raise EngineUnavailable("out of memory even for a single function; lower maxTokens or free memory")
+        self._set_status("loading", "GPU out of memory: moving the model to the CPU")
+        self._backend = self._cpu_fallback_loader(self._on_progress)
+        self._set_status("ready", "running on the CPU after a GPU out-of-memory error")
+        return self._backend

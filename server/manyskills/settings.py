@@ -1,0 +1,126 @@
+"""User settings: one typed, defaulted object under the `manyskills` section.
+
+Read from `initializationOptions`, `workspace/configuration` and `workspace/didChangeConfiguration`
+(LSP) or from flags (CLI). Invalid values never crash anything: each bad field falls back to its
+default and is reported in one message; a `null` section means "all defaults".
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import attrs
+import cattrs
+
+ALL_LANGUAGES = ("python", "javascript", "typescript", "tsx", "java", "c", "cpp", "go", "rust")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@attrs.frozen
+class SkillToggles:
+    defect: bool = True
+    review: bool = True
+    clone: bool = True
+    search: bool = True
+    flaky: bool = True
+
+    def enabled(self) -> tuple[str, ...]:
+        return tuple(name for name, on in attrs.asdict(self).items() if on)
+
+
+def _unit_interval(_inst: Any, attribute: attrs.Attribute, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{attribute.name} must be between 0 and 1, got {value}")
+
+
+def _non_negative(_inst: Any, attribute: attrs.Attribute, value: int) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name} must be >= 0, got {value}")
+
+
+def _known_languages(_inst: Any, attribute: attrs.Attribute, value: tuple[str, ...]) -> None:
+    unknown = sorted(set(value) - set(ALL_LANGUAGES))
+    if unknown:
+        raise ValueError(f"unknown languages {unknown}; supported: {', '.join(ALL_LANGUAGES)}")
+
+
+@attrs.frozen
+class Settings:
+    threshold: float = attrs.field(default=0.5, validator=_unit_interval)  # defect + flaky warnings
+    clone_threshold: float = attrs.field(default=0.95, validator=_unit_interval)
+    skills: SkillToggles = SkillToggles()
+    device: Literal["auto", "cpu", "cuda"] = attrs.field(default="auto", validator=attrs.validators.in_(DEVICES))
+    model: str | None = None  # local directory of an HF causal LM; None = embedded default
+    adapter: str | None = None  # adapter directory; None = the shipped adapter
+    debounce_ms: int = attrs.field(default=300, validator=_non_negative)
+    max_file_bytes: int = attrs.field(default=1_000_000, validator=_non_negative)
+    languages: tuple[str, ...] = attrs.field(default=ALL_LANGUAGES, converter=tuple, validator=_known_languages)
+    cache_size: int = attrs.field(default=50_000, validator=_non_negative)  # cached function results
+
+    def model_key(self) -> tuple:
+        """Settings that change which model is loaded (a change reloads the engine, not the server)."""
+        return (self.model, self.adapter, self.device)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+_converter = cattrs.Converter(forbid_extra_keys=False)
+for _cls in (Settings, SkillToggles):
+    _converter.register_structure_hook(
+        _cls,
+        cattrs.gen.make_dict_structure_fn(
+            _cls, _converter, **{f.name: cattrs.gen.override(rename=_camel(f.name)) for f in attrs.fields(_cls)}
+        ),
+    )
+    _converter.register_unstructure_hook(
+        _cls,
+        cattrs.gen.make_dict_unstructure_fn(
+            _cls, _converter, **{f.name: cattrs.gen.override(rename=_camel(f.name)) for f in attrs.fields(_cls)}
+        ),
+    )
+
+
+def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, list[str]]:
+    """Settings from a client's JSON (`{"threshold": 0.4, ...}`), plus one message per rejected field.
+
+    `raw` is a whole configuration snapshot: absent fields take their defaults. A bad field keeps its
+    value from `base` (the settings in force), so a typo never silently resets a working setup."""
+    base = base or Settings()
+    if raw is None:
+        return Settings(), []
+    if not isinstance(raw, dict):
+        return base, [f"settings must be an object, got {type(raw).__name__}; using defaults"]
+    if "manyskills" in raw and isinstance(raw["manyskills"], dict | None):
+        raw = raw["manyskills"] or {}  # clients that send the whole configuration tree
+    previous = _converter.unstructure(base)
+    current = _converter.unstructure(Settings())
+    errors: list[str] = []
+    for key, value in raw.items():
+        if key not in current:
+            errors.append(f"unknown setting {key!r} ignored")
+            continue
+        candidate = dict(current)
+        if key == "skills" and isinstance(value, dict):
+            value = {**current["skills"], **value}
+        candidate[key] = value
+        try:
+            _converter.structure(candidate, Settings)
+        except Exception as exc:  # noqa: BLE001 - cattrs raises class groups; any failure means "bad field"
+            errors.append(f"invalid value for {key!r} ({value!r}): {_first_message(exc)}; keeping {previous[key]!r}")
+            current[key] = previous[key]
+            continue
+        current = candidate
+    return _converter.structure(current, Settings), errors
+
+
+def settings_to_json(settings: Settings) -> dict[str, Any]:
+    return _converter.unstructure(settings)
+
+
+def _first_message(exc: BaseException) -> str:
+    if isinstance(exc, cattrs.BaseValidationError) and exc.exceptions:
+        return _first_message(exc.exceptions[0])
+    return str(exc)
