@@ -120,3 +120,17 @@ def test_mine_changes_from_manifest(tmp_path):
     assert len(ex) == 6  # clamp, mean, copy_name pairs; the deny-listed project is ignored
     assert {e.project for e in ex} == {"pkg", "cproj"}
     assert all(e.source == "real-change" for e in ex)
+
+
+def test_comment_only_edits_are_ignored():
+    before = "def f(x):\n    # old note\n    return x"
+    after = "def f(x):\n    # new note\n    return x"
+    assert diff_functions(before, after) is None
+
+
+def test_note_line_prefers_the_fix_line():
+    from manyskills.data.changes import _note_line
+
+    assert _note_line("Cherry-pick upstream commit abc\n Fix overflow in parser") == "Fix overflow in parser"
+    assert _note_line("fix crash on empty input\n more words") == "fix crash on empty input"
+    assert _note_line("[PATCH] Fix leak") == "Fix leak"

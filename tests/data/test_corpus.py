@@ -268,3 +268,18 @@ def test_pinned_splits_override_the_hash():
     for name, split in pins.items():
         assert split_for_project(name) == split
         assert split_for_project(name.upper()) == split
+
+
+def test_harvest_prune_only_when_asked(tmp_path):
+    cache = tmp_path / "cache"
+    for name in ("one", "two"):
+        src = cache / "src" / "pypi" / f"{name}-1.0"
+        src.mkdir(parents=True)
+        (src / "m.py").write_text("def f(a):\n    b = a\n    return b\n")
+        (src / ".unpacked").write_text("{}")
+    both = [Source("pypi", "one", "1.0", "MIT"), Source("pypi", "two", "1.0", "MIT")]
+    harvest(cache, both, skip_download=True)
+    m = harvest(cache, both[:1], skip_download=True)
+    assert {e["name"] for e in m["sources"]} == {"one", "two"}  # accumulates
+    m = harvest(cache, both[:1], skip_download=True, prune=True)
+    assert {e["name"] for e in m["sources"]} == {"one"}

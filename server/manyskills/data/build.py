@@ -105,15 +105,20 @@ def build_dataset(
     out.mkdir(parents=True, exist_ok=True)
     stages = stages or {"harvest", "functions", "defects", "clones", "changes", "search", "flaky"}
     src_list = sources if isinstance(sources, list) else corpus.load_sources(sources)
+    selected = [s for s in src_list if not kinds or s.kind in kinds]
+    if limit is not None:
+        selected = selected[:limit]
     if "harvest" in stages:
-        manifest = corpus.harvest(cache_dir, src_list, kinds=kinds, max_projects=limit, skip_download=skip_download)
+        manifest = corpus.harvest(cache_dir, selected, skip_download=skip_download, prune=limit is None)
     else:
         manifest = corpus.read_manifest(cache_dir)
+    selected_keys = {s.key for s in selected}
     outputs: dict[str, list] = {}
 
     functions_path = out / "functions.jsonl"
     if "functions" in stages or not functions_path.exists():
-        projects = list(corpus.iter_projects(cache_dir, manifest, kinds=kinds, sources=src_list))
+        projects = [p for p in corpus.iter_projects(cache_dir, manifest, kinds=kinds, sources=src_list)
+                    if p.source_key in selected_keys]
         counts: dict[str, int] = {}
         xstats = ExtractStats()
         functions = extract_functions(projects, per_project_counts=counts, stats=xstats)
@@ -134,8 +139,7 @@ def build_dataset(
 
     def stage(name: str, module: str, attr: str, path: str, call):
         if name not in stages:
-            p = out / path
-            return None if not p.exists() else None
+            return None
         fn = _optional(module, attr)
         if fn is None:
             return None

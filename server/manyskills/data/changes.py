@@ -4,8 +4,8 @@ Two sources, both noisy and marked `source="real-change"`:
 
 (a) consecutive releases of the same PyPI package (sources with a `previous` version in
     `sources.json`): functions with the same qualified name in the same file path are compared;
-    small edits (1–3 changed lines in one hunk, both versions parse without errors, whitespace-only
-    edits ignored) give a pair: the earlier function is the buggy candidate (label 1, `bug_lines`
+    small edits (1–3 changed lines in one hunk, both versions parse without errors, whitespace- or
+    comment-only edits ignored) give a pair: the earlier function is the buggy candidate (label 1, `bug_lines`
     = its changed lines), the later one the clean counterpart (label 0). The note is the
     changelog line of that release that names the function, else a
     generic "This line was changed in a later release of {project}".
@@ -13,7 +13,8 @@ Two sources, both noisy and marked `source="real-change"`:
 (b) Debian `debian/patches/*` with DEP-3 headers: a patch whose Description/Subject mentions
     fix/bug/crash/overflow/leak/wrong/incorrect is applied hunk by hunk to the upstream file; each
     function it touches gives a pre-patch (buggy) / post-patch (fixed) pair, note = the first line
-    of the description.
+    of the description (or its first line naming the fix when the first one does not). Patches are
+    applied in `series` order, each to the result of the earlier ones.
 
 `fix_line` / `fix_replacement` describe the repair when it is one line replaced by zero or more
 lines (or lines inserted after one line); otherwise both are None.
@@ -72,6 +73,27 @@ class FunctionChange:
     origin: str = ""  # "release:<old>-><new>" or "debian-patch:<name>"
 
 
+_COMMENT_LINE = re.compile(r"^\s*(#|//|/\*|\*|\*/|--)|^\s*$")
+
+
+def _is_comment_line(line: str) -> bool:
+    return bool(_COMMENT_LINE.match(line))
+
+
+def _note_line(desc: str) -> str:
+    """First line of a DEP-3 description, or its first line that says what was fixed when the
+    first one does not (e.g. "Cherry-pick upstream commit …")."""
+    lines = [re.sub(r"^\[PATCH[^\]]*\]\s*", "", ln).strip() for ln in desc.strip().split("\n")]
+    lines = [ln for ln in lines if ln]
+    if not lines:
+        return ""
+    if not _FIX_WORDS.search(lines[0]):
+        for ln in lines[1:]:
+            if _FIX_WORDS.search(ln):
+                return ln
+    return lines[0]
+
+
 def diff_functions(before: str, after: str, max_changed: int = MAX_CHANGED_LINES) -> tuple[list[int], int | None, str | None] | None:
     """(bug_lines, fix_line, fix_replacement) for a small single-hunk edit, else None."""
     if before == after or normalize_whitespace(before) == normalize_whitespace(after):
@@ -87,6 +109,8 @@ def diff_functions(before: str, after: str, max_changed: int = MAX_CHANGED_LINES
         return None
     if removed == added and all(normalize_whitespace(x) == normalize_whitespace(y) for x, y in zip(a[i1:i2], b[j1:j2])):
         return None  # re-indentation only
+    if all(_is_comment_line(x) for x in a[i1:i2] + b[j1:j2]):
+        return None  # comments only
     new = "\n".join(b[j1:j2])
     if tag == "insert":
         anchor = i1 - 1 if i1 > 0 else 0
@@ -350,6 +374,7 @@ def _series(root: Path) -> list[str]:
 def debian_patch_changes(project: str, root: Path) -> list[FunctionChange]:
     """Function-level bug-fix edits from a Debian source tree's `debian/patches`."""
     out = []
+    state: dict[str, str] = {}  # file → text with the earlier patches of the series applied
     for name in _series(root):
         ppath = root / "debian" / "patches" / name
         text = _read(ppath)
@@ -357,19 +382,27 @@ def debian_patch_changes(project: str, root: Path) -> list[FunctionChange]:
             continue
         header = parse_dep3(text)
         desc = header.get("description") or header.get("subject") or ""
-        if not _FIX_WORDS.search(desc):
-            continue
-        note = re.sub(r"^\[PATCH[^\]]*\]\s*", "", desc.strip().split("\n")[0]).strip()
+        is_fix = bool(_FIX_WORDS.search(desc))
+        note = _note_line(desc)
         for rel, hunks in parse_patch(text).items():
             target = root / rel
             if language_for_path(rel) is None or not target.is_file() or is_denied(project, rel):
                 continue
-            before = _read(target)
+            before = state.get(rel)
+            if before is None:
+                before = _read(target)
             if before is None:
                 continue
             after = apply_hunks(before, hunks)
+            if after is None and rel in state:  # fall back to the pristine upstream file
+                original = _read(target)
+                after = apply_hunks(original, hunks) if original is not None else None
+                before = original if after is not None else before
             if after is None:
                 log.info("patch %s does not apply to %s/%s", name, project, rel)
+                continue
+            state[rel] = after
+            if not is_fix:
                 continue
             for ch in function_changes(project, rel, before, after, origin=f"debian-patch:{name}"):
                 ch.note = note or f"Fixed by the Debian patch {name}."

@@ -402,11 +402,13 @@ def harvest(
     include_previous: bool = True,
     max_files_per_project: int = MAX_FILES_PER_PROJECT,
     max_total_bytes: int = MAX_TOTAL_BYTES,
+    prune: bool = False,
 ) -> dict:
     """Download and unpack the sources (reusing the cache), and write MANIFEST.json.
 
-    Entries of other kinds already in the manifest are kept, so a Python-only run followed by a
-    run for the other kinds accumulates. Returns the manifest."""
+    Entries already in the manifest are kept, so a Python-only run followed by a run for the
+    other kinds accumulates; with `prune`, entries of the harvested kinds that `sources` no longer
+    names are dropped (for a run over the whole, edited source list). Returns the manifest."""
     cache = Path(cache_dir).resolve()
     sources = list(load_sources() if sources is None else sources)
     kinds = set(kinds) if kinds else None
@@ -416,7 +418,7 @@ def harvest(
         sources = sources[:max_projects]
     manifest = read_manifest(cache)
     by_key = {e["key"]: e for e in manifest.get("sources", [])}
-    if max_projects is None:
+    if prune and max_projects is None:
         # forget entries of the harvested kinds that the source list no longer names
         wanted = {s.key for s in sources} | {s.at_version(s.previous).key for s in sources if s.previous}
         harvested_kinds = {s.kind for s in sources}
@@ -536,7 +538,8 @@ def _main(argv: list[str] | None = None) -> int:  # pragma: no cover - convenien
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     m = harvest(args.cache, load_sources(args.sources), kinds=args.kinds.split(",") if args.kinds else None,
-                max_projects=args.max_projects, skip_download=args.skip_download)
+                max_projects=args.max_projects, skip_download=args.skip_download,
+                prune=args.max_projects is None)
     ok = sum(1 for e in m["sources"] if e["status"] == "ok")
     print(f"{ok}/{len(m['sources'])} sources ok")
     return 0

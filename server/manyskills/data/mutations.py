@@ -23,6 +23,7 @@ buggy and clean code back to zero; `length_baseline_auc` and `operator_stats` me
 from __future__ import annotations
 
 import bisect
+import itertools
 import random
 import re
 import warnings
@@ -35,20 +36,20 @@ from manyskills.data.records import CorpusFunction, DefectExample, stable_id
 from manyskills.index.treesitter import SyntaxNode, SyntaxTree, parse
 
 __all__ = [
-    "OPERATORS",
     "DELETING_OPERATORS",
     "INSERTING_OPERATORS",
     "LANGUAGES",
     "MAX_OPERATOR_SHARE",
+    "OPERATORS",
     "FunctionSyntax",
     "Mutant",
     "analyze",
     "apply_fix",
-    "line_fix",
     "candidate_mutants",
+    "length_baseline_auc",
+    "line_fix",
     "make_defect_examples",
     "mutate_function",
-    "length_baseline_auc",
     "operator_stats",
 ]
 
@@ -297,6 +298,7 @@ class FunctionSyntax:
         self.base = len(prefix)
         self.python_prefix: str | None = None
         self._offsets: dict[tuple, tuple[int, int]] = {}
+        self._ascii = tree.source.is_ascii
         self.line_starts = [0] + [i + 1 for i, ch in enumerate(code) if ch == "\n"]
         self.lines = code.split("\n")
 
@@ -315,11 +317,17 @@ class FunctionSyntax:
         body = self.function_node.child_by_field("body") if self.function_node is not None else None
         self.body = body
         self.body_start = self.span(body)[0] if body is not None else 0
+        # edits may start here: the body's first line from its indentation on, if the body starts it
+        line_start = self.line_starts[self.line_of(self.body_start)]
+        self.edit_floor = line_start if not code[line_start:self.body_start].strip() else self.body_start
         self.name = self._function_name()
         self._variables: tuple | None = None
 
     # --- offsets and lines ----------------------------------------------------------------------
     def span(self, node: SyntaxNode) -> tuple[int, int]:
+        """(start, end) of a node as offsets into `code`."""
+        if self._ascii:  # byte offsets are character offsets
+            return node.start_byte - self.base, node.end_byte - self.base
         key = node.key
         found = self._offsets.get(key)
         if found is None:
@@ -800,7 +808,7 @@ def _op_wrong_binary_operator(f: FunctionSyntax) -> Iterator[_Edit]:
             continue
         left, op_start, op_end, op, right = parts
         alternatives = _ARITH_SWAP.get(op)
-        if not alternatives or f.is_string(left) or f.is_string(right):
+        if not alternatives or _is_collection(left) or _is_collection(right):
             continue
         if op == "//" and f.language != "python" or op == "**" and f.language != "python":
             continue
@@ -1043,7 +1051,15 @@ def _negated(f: FunctionSyntax, cond: SyntaxNode) -> str | None:
 def _op_negated_condition(f: FunctionSyntax) -> Iterator[_Edit]:
     for node in f.typed(*f.if_types(), *f.while_types()):
         cond = f.condition(node)
-        if cond is None or cond.type == "let_condition":
+        if cond is None or cond.type in ("let_condition", "named_expression", "assignment_expression"):
+            continue
+        raw = node.child_by_field("condition")
+        if f.language == "python" and raw is not None and raw.type == "parenthesized_expression" \
+                and _negation_operand(f, cond) is None and not _is_comparison(f, cond):
+            start = f.start(raw)  # `if (a and\n b):` -> `if not (a and\n b):` edits one line only
+            yield _Edit("negated_condition", start, start, "not ",
+                        {"kind": "added", "good_expr": _short(f.text(raw)), "bad_expr": _short("not " + f.text(raw)),
+                         "statement": "while" if "while" in node.type else "if"})
             continue
         new = _negated(f, cond)
         if new is None:
@@ -1120,7 +1136,7 @@ def _op_swapped_arguments(f: FunctionSyntax) -> Iterator[_Edit]:
         short = callee.split(".")[-1].split("::")[-1]
         if callee in _COMMUTATIVE or short in _COMMUTATIVE:
             continue
-        for a, b in zip(args, args[1:]):
+        for a, b in itertools.pairwise(args):
             if a.type != b.type or a.type not in _ARG_KINDS:
                 continue
             a_text, b_text = f.text(a), f.text(b)
@@ -1357,7 +1373,9 @@ def _op_removed_check(f: FunctionSyntax) -> Iterator[_Edit]:
             parts = _bool_parts(f, bool_node)
             if parts is None:
                 continue
-            left, op_start, op_end, op, right = parts
+            left, _, _, op, right = parts
+            if _has_side_effect(left) or _has_side_effect(right):
+                continue  # dropping `(x = next()) != null` would leave `x` unassigned
             if _check_like(f, left):
                 start, end = f.start(left), f.start(right)
                 yield _Edit("removed_check", start, end, "",
@@ -1370,6 +1388,15 @@ def _op_removed_check(f: FunctionSyntax) -> Iterator[_Edit]:
                             {"kind": "conjunct", "check": _short(f.text(right), 50), "op": op,
                              "good_expr": _short(f.text(cond)),
                              "bad_expr": _short(_replace_in(f, cond, start, end, ""))})
+
+
+_EFFECT_TYPES = frozenset({"assignment_expression", "assignment", "named_expression", "augmented_assignment",
+                           "augmented_assignment_expression", "update_expression", "await", "await_expression",
+                           "yield", "short_var_declaration", "let_condition"})
+
+
+def _has_side_effect(node: SyntaxNode) -> bool:
+    return any(n.type in _EFFECT_TYPES for n in node.walk(named_only=True))
 
 
 def _bool_parts(f: FunctionSyntax, node: SyntaxNode):
@@ -1570,7 +1597,7 @@ def _op_wrong_attribute(f: FunctionSyntax) -> Iterator[_Edit]:
     for node, obj, name, name_node, called in entries:
         same = sorted(by_object[(obj, called)] - {name})
         others = same or sorted(by_kind[called] - {name})
-        others = [o for o in others if not re.search(rf"\b{re.escape(o)}\b", obj)]
+        others = [o for o in others if not o.startswith("__") and not re.search(rf"\b{re.escape(o)}\b", obj)]
         if not others or name.startswith("__"):
             continue
         start, end = f.span(name_node)
@@ -1601,14 +1628,14 @@ def _op_wrong_recursive_argument(f: FunctionSyntax) -> Iterator[_Edit]:
                 if parts2 is None or parts2[3] not in ("+", "-", "//", "/", ">>") \
                         or parts2[4].type not in _INT_TYPES:
                     continue
-                left, _, _, op, right = parts2
+                right = parts2[4]
                 value = _int_value(f.text(right))
                 if value is None:
                     continue
                 start, end = f.span(right)
                 alternatives = [(start, end, str(value + 1))]
             else:
-                left, op = pm
+                left = pm[0]
                 start, end = f.span(arg_node)
                 right_start = f.start(f.binary_parts(arg_node)[4])
                 alternatives = [(start, end, f.text(left)), (right_start, end, "2")]
@@ -1628,9 +1655,10 @@ def _op_wrong_base_case(f: FunctionSyntax) -> Iterator[_Edit]:
         if jump.type not in ("return_statement", "return_expression"):
             continue
         cond = f.condition(node)
-        if cond is None or not _is_comparison(f, cond):
+        parts = f.binary_parts(cond) if cond is not None and _is_comparison(f, cond) else None
+        if parts is None:
             continue
-        left, op_start, op_end, op, right = f.binary_parts(cond)
+        left, op_start, op_end, op, right = parts
         literal = right if right.type in _INT_TYPES else left if left.type in _INT_TYPES else None
         options = []
         if literal is not None:
@@ -1642,6 +1670,12 @@ def _op_wrong_base_case(f: FunctionSyntax) -> Iterator[_Edit]:
             yield _Edit("wrong_base_case", start, end, new,
                         {"good_expr": _short(f.text(cond)), "bad_expr": _short(_replace_in(f, cond, start, end, new)),
                          "returned": _short(f.text(jump), 40)})
+
+
+def _is_collection(node: SyntaxNode) -> bool:
+    """String or collection literal: `"a" - x`, `[a] - b` would be type errors, not plausible bugs."""
+    return node.type in _STRING_TYPES or node.type in ("list", "tuple", "dictionary", "set", "array", "object",
+                                                       "list_comprehension", "array_creation_expression")
 
 
 def _is_literal(node: SyntaxNode) -> bool:
@@ -1671,6 +1705,9 @@ def _op_increment_swap(f: FunctionSyntax) -> Iterator[_Edit]:
         tokens = [c for c in node.children if not c.is_named and c.type in swap]
         if len(tokens) != 1:
             continue
+        right = node.child_by_field("right")
+        if right is not None and _is_collection(right):
+            continue  # `parts += ("x",)`: `-=` would not even run
         start, end = f.span(tokens[0])
         alt = swap[tokens[0].type]
         target = node.child_by_field("left") or node.child_by_field("argument") or (f.named(node) or [node])[0]
@@ -1758,7 +1795,7 @@ def _op_extra_increment(f: FunctionSyntax) -> Iterator[_Edit]:
             left, right = loop.child_by_field("left"), loop.child_by_field("right")
             if left is not None and left.type == "identifier" and right is not None \
                     and f.text(right).startswith("range("):
-                var, kind = f.text(left), "for"
+                var, kind = f.text(left), "shift"
         if var is None:  # a while loop counting with `i += 1` / `i++`
             for statement in statements:
                 inner = _unwrap_statement(statement)
@@ -1775,7 +1812,7 @@ def _op_extra_increment(f: FunctionSyntax) -> Iterator[_Edit]:
             if var is None:
                 continue
         text = _increment_text(f, var, template)
-        anchor = statements[0] if kind == "while" or f.language == "python" else None
+        anchor = statements[0] if kind in ("while", "shift") or f.language == "python" else None
         if anchor is not None:
             insertion = _insert_line_before(f, anchor, text)
             if insertion is not None and f.text(anchor).strip() == text.strip():
@@ -2024,7 +2061,7 @@ def _collect_edits(f: FunctionSyntax, operators: Iterable[str] = OPERATORS) -> d
             key = (edit.start, edit.end, edit.new)
             if key in seen or f.code[edit.start:edit.end] == edit.new:
                 continue
-            if edit.start < f.body_start:
+            if edit.start < f.edit_floor:
                 continue
             seen.add(key)
             edits.append(edit)
@@ -2105,11 +2142,14 @@ class _Balance:
             harm += 1
         return harm
 
-    def record(self, operator: str, original: str, mutant: str) -> None:
-        self.counts[operator] += 1
-        self.total += 1
-        self.chars += len(mutant) - len(original)
-        self.lines += mutant.count("\n") - original.count("\n")
+    def record(self, operator: str, original: str, mutant: str, sign: int = 1) -> None:
+        self.counts[operator] += sign
+        self.total += sign
+        self.chars += sign * (len(mutant) - len(original))
+        self.lines += sign * (mutant.count("\n") - original.count("\n"))
+
+    def forget(self, operator: str, original: str, mutant: str) -> None:
+        self.record(operator, original, mutant, sign=-1)
 
 
 def mutate_function(f: FunctionSyntax, rng: random.Random, balance: _Balance | None = None,
@@ -2146,10 +2186,15 @@ def mutate_function(f: FunctionSyntax, rng: random.Random, balance: _Balance | N
 
 
 def make_defect_examples(functions: list[CorpusFunction], seed: int, per_function: int = 1,
-                         max_share: float = MAX_OPERATOR_SHARE) -> list[DefectExample]:
-    """One clean negative plus up to `per_function` mutated positives per function (sharing a
-    `pair_id`). Functions that admit no valid mutation are left out entirely, so buggy and clean
-    examples come from the same functions and their lengths match."""
+                         max_share: float = MAX_OPERATOR_SHARE, exact: bool = True) -> list[DefectExample]:
+    """One clean negative plus `per_function` mutated positives per function (sharing a `pair_id`),
+    each positive from a different operator.
+
+    Functions that admit no valid mutation are left out entirely, so buggy and clean examples come
+    from the same functions. With `exact` (default) a function is used only if it admits
+    `per_function` mutants: longer functions admit more, so letting them contribute more positives
+    than short ones would make length predict the label (AUROC ~0.54 at 3 per function on the
+    standard library); with `exact=False` a function contributes up to `per_function`."""
     order = list(range(len(functions)))
     random.Random(seed).shuffle(order)
     balance = _Balance(max_share)
@@ -2163,11 +2208,15 @@ def make_defect_examples(functions: list[CorpusFunction], seed: int, per_functio
             continue
         rng = random.Random(f"{seed}:{function.id}")
         mutants = mutate_function(f, rng, balance, per_function)
+        if mutants and exact and len(mutants) < per_function:
+            for mutant in mutants:
+                balance.forget(mutant.operator, function.code, mutant.code)
+            mutants = []
         if not mutants:
             continue
         pair_id = stable_id("defect-pair", function.id, seed)
-        common = dict(project=function.project, language=function.language, split=function.split,
-                      pair_id=pair_id, source="mutation")
+        common = {"project": function.project, "language": function.language, "split": function.split,
+                  "pair_id": pair_id, "source": "mutation"}
         examples = [DefectExample(id=stable_id("defect", function.id, seed, "clean"), code=function.code, label=0,
                                   operator="clean", **common)]
         for number, mutant in enumerate(mutants):

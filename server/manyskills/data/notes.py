@@ -163,7 +163,7 @@ TEMPLATES: dict[str, list[str]] = {
         "The early exit tests `{bad_expr}` but the boundary case is `{good_expr}`.",
     ],
     "and_or_swap": [
-        "`{bad_expr}` combines the conditions with `{bad}` but both/either must hold as `{good}`.",
+        "`{bad_expr}` joins the conditions with `{bad}`; they must be joined with `{good}`.",
         "The logical operator in `{bad_expr}` should be `{good}`, not `{bad}`.",
         "Using `{bad}` in `{bad_expr}` makes the check too strict or too loose; it should be `{good_expr}`.",
     ],
@@ -171,6 +171,11 @@ TEMPLATES: dict[str, list[str]] = {
         "`{bad_expr}` moves `{var}` in the wrong direction; it should be `{good_expr}`.",
         "`{var}` is updated with `{bad}` but needs `{good}`.",
         "The update `{bad_expr}` should be `{good_expr}`; as written `{var}` goes the wrong way.",
+    ],
+    "extra_increment/shift": [
+        "`{stmt}` shifts the loop variable `{var}` by one, so the body works on the wrong index.",
+        "The extra `{stmt}` at the top of the loop makes every use of `{var}` below off by one.",
+        "`{var}` is already set by the loop; incrementing it with `{stmt}` here skews the index used by the body.",
     ],
     "extra_increment": [
         "`{var}` is advanced an extra time by `{stmt}` here, so elements are skipped.",

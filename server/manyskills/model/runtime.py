@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import os
 import re
 import threading
 import time
@@ -23,6 +24,7 @@ from manyskills.model import adapter as adapter_mod
 from manyskills.model.adapter import AdapterError, Manifest
 from manyskills.model.base import BaseModelRef, ProgressFn, _noop, resolve_base
 from manyskills.model.heads import HeadConfig, SkillHeads
+from manyskills.model.layers import decoder, hidden_after
 from manyskills.model.paths import shipped_adapter_dir
 
 log = logging.getLogger(__name__)
@@ -84,10 +86,6 @@ class AnalysisBackend(Protocol):
     def count_tokens(self, item: FunctionInput) -> int: ...
 
 
-class _EarlyExit(Exception):
-    """Raised from a forward hook to stop the decoder after the feature layer."""
-
-
 def cpu_supports_bf16() -> bool:
     try:
         flags = Path("/proc/cpuinfo").read_text()
@@ -100,6 +98,10 @@ def pick_device(setting: str) -> tuple[str, torch.dtype, str | None]:
     """(device, dtype, warning). auto = CUDA bf16 if present, else CPU bf16 when the CPU has native
     bf16 (1.5-6x faster than fp32 here), else CPU fp32."""
     warning = None
+    forced = os.environ.get("MANYSKILLS_DTYPE")  # "float32" / "bfloat16": reproducible numbers, benchmarks
+    if forced in ("float32", "bfloat16"):
+        dtype = getattr(torch, forced)
+        return ("cuda" if setting in ("auto", "cuda") and torch.cuda.is_available() else "cpu"), dtype, None
     if setting in ("auto", "cuda") and torch.cuda.is_available():
         return "cuda", torch.bfloat16, None
     if setting == "cuda":
@@ -155,9 +157,8 @@ class LocalRuntime:
             except (RuntimeError, OSError) as exc:
                 raise AdapterError(f"adapter heads in {adapter_dir} do not fit this base: {exc}") from exc
         self.heads.to(device=device).eval()
-        layers = self.decoder_layers(self.model)
-        self.feature_layer = max(1, min(self.manifest.feature_layer, len(layers)))
-        self._feature_hook_layer = layers[self.feature_layer - 1]
+        self._decoder = decoder(self.model)
+        self.feature_layer = max(1, min(self.manifest.feature_layer, len(self._decoder.layers)))
         self.identity = ModelIdentity(
             base_name=base.name,
             base_sha256=base.sha256,
@@ -189,32 +190,9 @@ class LocalRuntime:
             log.warning(warning)
         return cls(base, adapter_dir, device, dtype, progress)
 
-    @staticmethod
-    def decoder_layers(model) -> torch.nn.ModuleList:
-        inner = getattr(model, "model", model)
-        layers = getattr(inner, "layers", None)
-        if layers is None:
-            raise AdapterError(f"unsupported base architecture {type(model).__name__}: no decoder layers found")
-        return layers
-
     # ------------------------------------------------------------------ tokenisation
     def encode_code(self, item: FunctionInput) -> tuple[list[int], list[int], int, bool]:
-        """Token ids, the function line of each token (-1 for prompt tokens), number of lines, truncated?
-
-        Truncation policy: keep the first `max_tokens` tokens (prompt + signature + start of the body);
-        lines past the cut get no defect score and the result is marked truncated."""
-        prompt = self.manifest.prompts["code"].format(language=item.language)
-        enc = self.tokenizer(prompt + item.text, return_offsets_mapping=True, add_special_tokens=False)
-        ids, offsets = enc["input_ids"], enc["offset_mapping"]
-        line_starts = [0] + [m.end() for m in re.finditer("\n", item.text)]
-        n_lines = len(line_starts)
-        token_line = []
-        for start, end in offsets:
-            rel = start - len(prompt)
-            token_line.append(-1 if rel < 0 or end <= len(prompt) else bisect.bisect_right(line_starts, rel) - 1)
-        limit = self.manifest.max_tokens
-        truncated = len(ids) > limit
-        return ids[:limit], token_line[:limit], n_lines, truncated
+        return encode_function(self.tokenizer, self.manifest, item.language, item.text)
 
     def count_tokens(self, item: FunctionInput) -> int:
         return len(self.encode_code(item)[0])
@@ -222,21 +200,8 @@ class LocalRuntime:
     # ------------------------------------------------------------------ forward
     def feature_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Hidden states after `feature_layer` decoder layers; the layers above and the LM head never run."""
-        captured: dict[str, torch.Tensor] = {}
-
-        def hook(_module, _args, output):
-            captured["h"] = output[0] if isinstance(output, tuple) else output
-            raise _EarlyExit
-
-        handle = self._feature_hook_layer.register_forward_hook(hook)
-        try:
-            self.model.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
-        except _EarlyExit:
-            pass
-        finally:
-            handle.remove()
         self.forward_passes += 1
-        return captured["h"]
+        return hidden_after(self._decoder, self.feature_layer, attention_mask, input_ids=input_ids)
 
     def _pad(self, rows: list[list[int]], fill: int) -> torch.Tensor:
         width = max(len(r) for r in rows)
@@ -287,12 +252,7 @@ class LocalRuntime:
 
     # ------------------------------------------------------------------ generation (on demand only)
     def review_prompt(self, item: FunctionInput, line: int) -> str:
-        code_lines = item.text.split("\n")
-        marked = "\n".join((">> " if i == line else "   ") + text for i, text in enumerate(code_lines))
-        messages = [
-            {"role": "system", "content": self.manifest.prompts["review_system"]},
-            {"role": "user", "content": self.manifest.prompts["review_user"].format(language=item.language, code=marked)},
-        ]
+        messages = review_messages(self.manifest, item.language, item.text, line)
         return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
     @torch.inference_mode()
@@ -310,6 +270,33 @@ class LocalRuntime:
         lines = item.text.split("\n")
         original = lines[line] if 0 <= line < len(lines) else ""
         return parse_review(raw, original)
+
+
+def encode_function(tokenizer, manifest: Manifest, language: str, text: str) -> tuple[list[int], list[int], int, bool]:
+    """Token ids, the function line of each token (-1 for prompt tokens), number of lines, truncated?
+
+    Truncation policy: keep the first `max_tokens` tokens (prompt + signature + start of the body);
+    lines past the cut get no defect score and the result is marked truncated. Shared by serving and
+    training so both see identical inputs."""
+    prompt = manifest.prompts["code"].format(language=language)
+    enc = tokenizer(prompt + text, return_offsets_mapping=True, add_special_tokens=False)
+    ids, offsets = enc["input_ids"], enc["offset_mapping"]
+    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    token_line = []
+    for start, end in offsets:
+        rel = start - len(prompt)
+        token_line.append(-1 if rel < 0 or end <= len(prompt) else bisect.bisect_right(line_starts, rel) - 1)
+    limit = manifest.max_tokens
+    return ids[:limit], token_line[:limit], len(line_starts), len(ids) > limit
+
+
+def review_messages(manifest: Manifest, language: str, text: str, line: int) -> list[dict]:
+    code_lines = text.split("\n")
+    marked = "\n".join((">> " if i == line else "   ") + t for i, t in enumerate(code_lines))
+    return [
+        {"role": "system", "content": manifest.prompts["review_system"]},
+        {"role": "user", "content": manifest.prompts["review_user"].format(language=language, code=marked)},
+    ]
 
 
 def parse_review(raw: str, original_line: str) -> ReviewNote:

@@ -1,0 +1,685 @@
+"""Clone-detection pairs: semantics-preserving rewrites of real functions (positives) and other real
+functions of the same language (negatives).
+
+`make_clone_pairs(functions, seed)` gives, per function that admits a rewrite, one positive pair
+(the function and a rewrite of it combining 1-3 of `REWRITES`) and one negative pair (the function
+and another function of the same language and split; half of the negatives come from the same
+project with a similar length, the hard case). Pairs never cross splits.
+
+Rewrites edit the text through the syntax tree (`manyskills.data.mutations.analyze`) and keep the
+author's formatting; each step must re-parse without errors (and, for Python, compile):
+
+* `rename` – consistent renaming of 1-3 parameters/locals to natural alternatives
+  (`result` -> `res`, `index` -> `idx`, `userName` -> `userNm`, ...), never onto a name the function uses;
+* `reorder` – swap two adjacent independent statements (no shared names, no calls with effects);
+* `loop_form` – Python `for i in range(len(x))` -> `for i, _ in enumerate(x)`; C-family/Go
+  counting `for` <-> `init; while (cond) { ...; update; }` where no `continue` or closure can tell;
+* `extract_temp` – `return <expr>` -> `result = <expr>; return result`;
+* `inline_temp` – `t = <expr>; return t` -> `return <expr>`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import random
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable
+
+from manyskills.data.mutations import (
+    _COMMENT_TYPES,
+    _FUNCTION_TYPES,
+    _KEYWORDS,
+    _SELF_NAMES,
+    _STRING_TYPES,
+    FunctionSyntax,
+    _unwrap_statement,
+    analyze,
+)
+from manyskills.data.records import ClonePair, CorpusFunction, stable_id
+from manyskills.index.treesitter import SyntaxNode
+
+__all__ = ["REWRITES", "apply_rewrite", "make_clone_pairs", "rewrite_function", "similar_length"]
+
+REWRITES = ("rename", "reorder", "loop_form", "extract_temp", "inline_temp")
+
+# --- renaming ---------------------------------------------------------------------------------------
+
+_SYNONYMS = {
+    "result": ["res", "out", "output", "ret"], "res": ["result", "out"], "ret": ["result", "rv"],
+    "out": ["result", "output"], "output": ["out", "result"], "value": ["val", "v"], "val": ["value", "v"],
+    "values": ["vals", "items"], "items": ["elems", "entries"], "item": ["elem", "entry"],
+    "elem": ["item", "element"], "element": ["elem", "item"], "entry": ["item", "record"],
+    "index": ["idx", "pos"], "idx": ["index", "pos"], "pos": ["position", "idx"], "i": ["j", "k", "ii"],
+    "j": ["k", "jj"], "k": ["m", "kk"], "n": ["num", "count"], "count": ["cnt", "num"], "cnt": ["count", "num"],
+    "num": ["n", "number"], "total": ["acc", "sum_total"], "acc": ["total", "accum"], "text": ["txt", "s"],
+    "s": ["text", "string"], "string": ["s", "text"], "line": ["ln", "row"], "lines": ["rows", "line_list"],
+    "name": ["nm", "label"], "names": ["labels", "name_list"], "key": ["k", "name"], "keys": ["names", "key_list"],
+    "data": ["payload", "content"], "buf": ["buffer", "chunk"], "buffer": ["buf", "chunk"], "x": ["a", "xv"],
+    "y": ["b", "yv"], "path": ["p", "file_path"], "filename": ["fname", "file_name"], "file": ["fh", "fp"],
+    "f": ["fh", "fp"], "msg": ["message", "text"], "message": ["msg", "text"], "err": ["error", "e"],
+    "error": ["err", "exc"], "e": ["exc", "err"], "exc": ["e", "err"], "obj": ["o", "target"],
+    "node": ["nd", "current"], "parts": ["pieces", "chunks"], "part": ["piece", "chunk"], "args": ["arguments", "argv"],
+    "start": ["begin", "lo"], "end": ["stop", "hi"], "lo": ["low", "left"], "hi": ["high", "right"],
+    "low": ["lo", "left"], "high": ["hi", "right"], "left": ["lo", "l"], "right": ["hi", "r"],
+    "size": ["length", "sz"], "length": ["size", "len_"], "first": ["head", "initial"], "last": ["tail", "final"],
+    "prev": ["previous", "before"], "cur": ["current", "curr"], "current": ["cur", "curr"], "tmp": ["temp", "t"],
+    "temp": ["tmp", "t"], "flag": ["ok", "cond"], "found": ["hit", "matched"], "match": ["m", "hit"],
+    "m": ["match", "mo"], "word": ["token", "w"], "words": ["tokens", "word_list"], "token": ["tok", "word"],
+    "c": ["ch", "char"], "ch": ["c", "char"], "char": ["ch", "c"], "seen": ["visited", "done"],
+    "queue": ["q", "pending"], "stack": ["stk", "pending"], "lst": ["items", "seq"], "seq": ["sequence", "items"],
+    "mid": ["middle", "m"], "step": ["stride", "inc"], "target": ["goal", "wanted"], "response": ["resp", "reply"],
+    "resp": ["response", "reply"], "request": ["req", "query"], "req": ["request", "query"], "config": ["cfg", "conf"],
+    "options": ["opts", "settings"], "opts": ["options", "settings"], "ctx": ["context", "env"], "url": ["uri", "link"],
+    "offset": ["off", "shift"], "width": ["w", "cols"], "height": ["h", "rows_"], "level": ["depth", "lvl"],
+    "depth": ["level", "lvl"], "state": ["st", "status"], "mode": ["kind", "how"], "kind": ["type_", "sort"],
+    "source": ["src", "origin"], "src": ["source", "origin"], "dest": ["dst", "target"], "dst": ["dest", "target"],
+}
+_ABBREVIATIONS = {
+    "number": "num", "index": "idx", "value": "val", "length": "len", "count": "cnt", "string": "str",
+    "message": "msg", "buffer": "buf", "config": "cfg", "element": "elem", "temporary": "tmp", "result": "res",
+    "response": "resp", "request": "req", "position": "pos", "character": "ch", "directory": "dir",
+    "source": "src", "destination": "dst", "previous": "prev", "current": "cur", "maximum": "max",
+    "minimum": "min", "argument": "arg", "arguments": "args", "parameter": "param", "parameters": "params",
+    "object": "obj", "context": "ctx", "error": "err", "exception": "exc", "document": "doc",
+    "reference": "ref", "attribute": "attr", "attributes": "attrs", "callback": "cb", "function": "func",
+    "iterator": "it", "counter": "ctr", "address": "addr", "allocation": "alloc", "command": "cmd",
+    "format": "fmt", "information": "info", "initial": "init", "library": "lib", "package": "pkg",
+    "pointer": "ptr", "second": "sec", "specification": "spec", "statistics": "stats", "total": "tot",
+    "window": "win", "output": "out", "input": "inp", "name": "nm", "list": "lst", "file": "fh",
+    "line": "ln", "text": "txt", "node": "nd", "item": "it", "items": "its", "key": "k", "data": "dat",
+}
+_EXPANSIONS = {short: long for long, short in _ABBREVIATIONS.items()}
+
+
+def _split_name(name: str) -> tuple[list[str], str]:
+    """(lower-case parts, style) with style "snake", "camel", "pascal" or "upper"."""
+    if "_" in name.strip("_") or name.islower():
+        parts = [p for p in name.split("_") if p]
+        return [p.lower() for p in parts], "upper" if name.isupper() else "snake"
+    parts = re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", name)
+    if not parts:
+        return [name], "snake"
+    return [p.lower() for p in parts], "pascal" if name[0].isupper() else "camel"
+
+
+def _join_name(parts: list[str], style: str, original: str) -> str:
+    lead = original[: len(original) - len(original.lstrip("_"))]
+    if style == "snake":
+        return lead + "_".join(parts)
+    if style == "upper":
+        return lead + "_".join(parts).upper()
+    text = "".join(p.capitalize() for p in parts)
+    return lead + (text if style == "pascal" else text[:1].lower() + text[1:])
+
+
+def rename_candidates(name: str) -> list[str]:
+    """Natural alternative spellings of a variable name, most natural first."""
+    out: list[str] = []
+    out.extend(_SYNONYMS.get(name, []))
+    parts, style = _split_name(name)
+    for i, part in enumerate(parts):
+        for table in (_ABBREVIATIONS, _EXPANSIONS):
+            if part in table:
+                out.append(_join_name(parts[:i] + [table[part]] + parts[i + 1:], style, name))
+        if part in _SYNONYMS and len(parts) > 1:
+            for synonym in _SYNONYMS[part][:2]:
+                if "_" not in synonym:
+                    out.append(_join_name(parts[:i] + [synonym] + parts[i + 1:], style, name))
+    if len(parts) > 1:
+        out.append(_join_name(parts[1:], style, name) if len(parts[-1]) > 2 else _join_name(parts[:-1], style, name))
+        out.append(_join_name(parts[:-1], style, name))
+    if len(name) == 1 and name.isalpha():
+        out.extend(c for c in "ijkmnpqrtuvwxyz" if c != name)
+    return _unique(name, out)
+
+
+def fallback_names(name: str) -> list[str]:
+    """Less natural spellings, used only when no `rename_candidates` entry is free."""
+    parts, style = _split_name(name)
+    return _unique(name, [_join_name(parts + ["val" if style == "snake" else "value"], style, name), name + "2"])
+
+
+def _unique(name: str, candidates: list[str]) -> list[str]:
+    seen, unique = {name}, []
+    for candidate in candidates:
+        if candidate not in seen and re.fullmatch(r"[A-Za-z_]\w*", candidate):
+            seen.add(candidate)
+            unique.append(candidate)
+    return unique
+
+
+def _used_words(code: str) -> set[str]:
+    return set(re.findall(r"[A-Za-z_]\w*", code))
+
+
+def _rename(f: FunctionSyntax, rng: random.Random) -> tuple[str, dict] | None:
+    if re.search(r"\b(locals|vars|eval|exec)\s*\(", f.code) and f.language == "python":
+        return None
+    bindings, _, occurrences, unsafe = f.variables()
+    used = _used_words(f.code)
+    strings = [f.text(n) for n in f.nodes if n.type in _STRING_TYPES]
+    names = [n for n in sorted(bindings) if n not in unsafe and n not in _SELF_NAMES and n not in _KEYWORDS
+             and not n.startswith("__") and n in occurrences and not _named_in_format(f.language, n, strings)]
+    if not names:
+        return None
+    rng.shuffle(names)
+    chosen = names[: rng.randint(1, min(3, len(names)))]
+    edits: list[tuple[int, int, str]] = []
+    mapping = {}
+    for name in chosen:
+        def free(candidates: list[str]) -> list[str]:
+            return [c for c in candidates if c not in used and c not in _KEYWORDS and c not in mapping.values()]
+
+        options = free(rename_candidates(name)) or free(fallback_names(name))
+        if not options:
+            continue
+        new = options[0] if rng.random() < 0.6 else rng.choice(options[:3])
+        mapping[name] = new
+        for node in occurrences[name]:
+            start, end = f.span(node)
+            edits.append((start, end, new))
+    if not edits:
+        return None
+    return _apply_edits(f.code, edits), {"renamed": mapping}
+
+
+def _named_in_format(language: str, name: str, strings: list[str]) -> bool:
+    """Is the name spelled inside a string where renaming would change behaviour (Rust inline
+    format arguments `"{x}"`, Python self-documenting f-strings `f"{x=}"`)?"""
+    if language == "rust":
+        pattern = r"\{" + re.escape(name) + r"[:}]"
+    elif language == "python":
+        pattern = r"\{" + re.escape(name) + r"\s*="
+    else:
+        return False
+    return any(re.search(pattern, text) for text in strings)
+
+
+def _apply_edits(code: str, edits: list[tuple[int, int, str]]) -> str:
+    for start, end, new in sorted(edits, reverse=True):
+        code = code[:start] + new + code[end:]
+    return code
+
+
+# --- reordering ---------------------------------------------------------------------------------------
+
+_PURE_CALLS = frozenset({"len", "str", "int", "float", "bool", "tuple", "list", "dict", "set", "frozenset",
+                         "abs", "min", "max", "isinstance", "repr", "ord", "chr", "type", "Math.max",
+                         "Math.min", "Math.abs", "Math.floor", "Math.ceil", "Math.round", "String",
+                         "Number", "Boolean", "strlen", "make", "new"})
+_SIMPLE_STATEMENTS = frozenset({"expression_statement", "lexical_declaration", "variable_declaration",
+                                "local_variable_declaration", "declaration", "short_var_declaration",
+                                "assignment_statement", "let_declaration", "var_declaration", "inc_statement",
+                                "dec_statement"})
+
+
+def _statement_names(f: FunctionSyntax, statement: SyntaxNode) -> tuple[set[str], set[str]] | None:
+    """(names read or written, names written) of a simple statement; None if it calls something
+    that may have effects, or does something else order-sensitive."""
+    names: set[str] = set()
+    writes: set[str] = set()
+    for node in statement.walk(named_only=True):
+        kind = node.type
+        if kind in ("call", "call_expression", "method_invocation", "new_expression", "object_creation_expression",
+                    "macro_invocation"):
+            function = node.child_by_field("function") or node.child_by_field("name")
+            callee = f.text(function) if function is not None else ""
+            if callee not in _PURE_CALLS:
+                return None
+        if kind in ("await", "await_expression", "yield", "yield_expression", "update_expression",
+                    "lambda", "arrow_function", "function_expression", "closure_expression", "lambda_expression",
+                    "inc_statement", "dec_statement", "delete_expression", "comment"):
+            return None
+        if kind in ("identifier", "field_identifier", "property_identifier", "this", "self"):
+            names.add(f.text(node))
+        if kind in ("attribute", "member_expression", "field_expression", "selector_expression", "field_access"):
+            names.add(re.sub(r"\s+", "", f.text(node)))
+    inner = _unwrap_statement(statement)
+    target = None
+    if inner.type in ("assignment", "augmented_assignment", "assignment_expression",
+                      "augmented_assignment_expression", "assignment_statement", "compound_assignment_expr"):
+        target = inner.child_by_field("left")
+    elif inner.type in ("lexical_declaration", "variable_declaration", "local_variable_declaration", "declaration"):
+        declarators = [c for c in f.named(inner) if c.type in ("variable_declarator", "init_declarator")]
+        if len(declarators) != 1:
+            return None
+        target = declarators[0].child_by_field("name") or declarators[0].child_by_field("declarator")
+    elif inner.type in ("short_var_declaration", "let_declaration"):
+        target = inner.child_by_field("left") or inner.child_by_field("pattern")
+    else:
+        return None
+    if target is None:
+        return None
+    text = re.sub(r"\s+", "", f.text(target))
+    for piece in re.split(r",", text):
+        root = re.split(r"\[", piece)[0]
+        writes.add(root)
+        writes.add(re.split(r"\.|->", root)[0] if "[" in piece else root)
+    return names, writes
+
+
+def _independent(a: tuple[set[str], set[str]], b: tuple[set[str], set[str]]) -> bool:
+    names_a, writes_a = a
+    names_b, writes_b = b
+
+    def touches(writes: set[str], names: set[str]) -> bool:
+        for written in writes:
+            for name in names:
+                if name == written or name.startswith((written + ".", written + "->")) \
+                        or written.startswith((name + ".", name + "->")):
+                    return True
+        return False
+
+    if touches(writes_a, names_b) or touches(writes_b, names_a):
+        return False
+    # a bare object both write into (`self`, `this`) is fine; the same written root is not
+    return not (writes_a & writes_b)
+
+
+def _reorder(f: FunctionSyntax, rng: random.Random) -> tuple[str, dict] | None:
+    options = []
+    for block_type in ("block", "statement_block", "compound_statement"):
+        for block in f.typed(block_type):
+            statements = f.statements(block)
+            for first, second in itertools.pairwise(statements):
+                if first.type not in _SIMPLE_STATEMENTS or second.type not in _SIMPLE_STATEMENTS:
+                    continue
+                lines_a, lines_b = f.whole_lines(first), f.whole_lines(second)
+                if lines_a is None or lines_b is None or lines_b[0] != lines_a[1] + 1:
+                    continue
+                names_a, names_b = _statement_names(f, first), _statement_names(f, second)
+                if names_a is None or names_b is None or not _independent(names_a, names_b):
+                    continue
+                if f.text(first) == f.text(second):
+                    continue
+                options.append((lines_a, lines_b))
+    if not options:
+        return None
+    (a0, a1), (b0, b1) = rng.choice(options)
+    lines = f.lines
+    new_lines = lines[:a0] + lines[b0:b1 + 1] + lines[a0:a1 + 1] + lines[b1 + 1:]
+    return "\n".join(new_lines), {"swapped_lines": [a0, b0]}
+
+
+# --- loop form ----------------------------------------------------------------------------------------
+
+
+def _python_range_to_enumerate(f: FunctionSyntax) -> list[tuple[int, int, str]]:
+    options = []
+    if "_" in _used_words(f.code):
+        return options
+    for loop in f.typed("for_statement"):
+        left, right = loop.child_by_field("left"), loop.child_by_field("right")
+        if left is None or right is None or left.type != "identifier":
+            continue
+        match = re.fullmatch(r"range\(\s*len\(\s*([A-Za-z_][\w.]*)\s*\)\s*\)", f.text(right))
+        if not match:
+            continue
+        seq = match.group(1)
+        body = loop.child_by_field("body")
+        if body is None:
+            continue
+        body_text = f.text(body)
+        if re.search(rf"(^|[^\w.]){re.escape(seq)}\s*(\.(append|pop|insert|remove|extend|clear)\b|[-+*]?=[^=]|\[[^\]]*\]\s*=[^=])",
+                     body_text) or re.search(rf"\bdel\s+{re.escape(seq)}\b", body_text):
+            continue
+        end = f.end(right)
+        options.append((f.start(left), end, f"{f.text(left)}, _ in enumerate({seq})"))
+    return options
+
+
+def _c_for_to_while(f: FunctionSyntax) -> list[tuple[int, int, str]]:
+    options = []
+    if f.language not in ("javascript", "typescript", "tsx", "java", "c", "cpp", "go"):
+        return options
+    for loop in f.typed("for_statement"):
+        if f.language == "go":
+            clause = next((c for c in loop.named_children if c.type == "for_clause"), None)
+            if clause is None:
+                continue
+            init, cond, update = (clause.child_by_field(n) for n in ("initializer", "condition", "update"))
+        else:
+            init = loop.child_by_field("initializer") or loop.child_by_field("init")
+            cond = loop.child_by_field("condition")
+            update = loop.child_by_field("update") or loop.child_by_field("increment")
+        body = loop.child_by_field("body")
+        if init is None or cond is None or update is None or body is None:
+            continue
+        if body.type not in ("statement_block", "compound_statement", "block"):
+            continue
+        if len(loop.children_by_field("update")) > 1 or len(loop.children_by_field("initializer")) > 1:
+            continue
+        lines = f.whole_lines(loop)
+        if lines is None:
+            continue
+        body_statements = f.statements(body)
+        close = body.children[-1] if body.children else None
+        if not body_statements or close is None or close.type != "}":
+            continue
+        if f.line_of(f.start(body)) != lines[0] or f.whole_lines(close) is None:
+            continue
+        first_lines = f.whole_lines(body_statements[0])
+        if first_lines is None or first_lines[0] == lines[0]:
+            continue
+        if any(n.type in ("continue_statement", "labeled_statement") or n.type in _FUNCTION_TYPES
+               for n in body.walk(named_only=True)):
+            continue
+        # the loop variable must not be used (or declared) outside the loop
+        declared = re.findall(r"[A-Za-z_]\w*", f.text(update))
+        loop_start, loop_end = f.span(loop)
+        outside = f.code[:loop_start] + f.code[loop_end:]
+        if any(re.search(rf"\b{re.escape(name)}\b", outside) for name in declared):
+            continue
+        indent = f.indent_of_line(lines[0])
+        body_indent = f.indent_of_line(first_lines[0])
+        term = "" if f.language == "go" else ";"
+        init_text = f.text(init).rstrip(";").strip()
+        cond_text = " ".join(f.text(cond).rstrip(";").split())
+        update_text = f.text(update).strip()
+        if "\n" in init_text or "\n" in update_text:
+            continue
+        if f.language == "go":
+            header = f"{indent}{init_text}\n{indent}for {cond_text} {{"
+        else:
+            header = f"{indent}{init_text};\n{indent}while ({cond_text}) {{"
+        close_line = f.whole_lines(close)[0]
+        body_lines = f.lines[lines[0] + 1:close_line]
+        new = "\n".join([header, *body_lines, f"{body_indent}{update_text}{term}", f.lines[close_line]])
+        start = f.line_starts[lines[0]]
+        end = f.line_starts[close_line] + len(f.lines[close_line])
+        options.append((start, end, new))
+    return options
+
+
+def _loop_form(f: FunctionSyntax, rng: random.Random) -> tuple[str, dict] | None:
+    options = _python_range_to_enumerate(f) if f.language == "python" else _c_for_to_while(f)
+    if not options:
+        return None
+    start, end, new = rng.choice(options)
+    return f.code[:start] + new + f.code[end:], {"loop_form": True}
+
+
+# --- temporaries --------------------------------------------------------------------------------------
+
+_TEMP_NAMES = ("result", "res", "ret", "value", "out", "retval", "rv")
+
+
+def _return_type(f: FunctionSyntax) -> str | None:
+    node = f.function_node
+    if node is None:
+        return None
+    kind = node.child_by_field("type")
+    if kind is None:
+        return None
+    if f.language == "c":
+        declarator = node.child_by_field("declarator")
+        if declarator is None or declarator.type != "function_declarator":
+            return None  # pointer return types: the `*` sits in the declarator
+    text = f.text(kind)
+    return None if text in ("void",) or "\n" in text else text
+
+
+def _declaration(f: FunctionSyntax, name: str, value: str) -> str | None:
+    lang = f.language
+    if lang == "python":
+        return f"{name} = {value}"
+    if lang in ("javascript", "typescript", "tsx"):
+        return f"const {name} = {value};"
+    if lang == "go":
+        return f"{name} := {value}"
+    if lang == "rust":
+        return f"let {name} = {value};"
+    if lang == "cpp":
+        return f"auto {name} = {value};"
+    kind = _return_type(f)
+    if kind is None or re.search(r"\b[A-Z]\b", kind):  # generic type variables: leave alone
+        return None
+    return f"{kind} {name} = {value};"
+
+
+def _extract_temp(f: FunctionSyntax, rng: random.Random) -> tuple[str, dict] | None:
+    used = _used_words(f.code)
+    names = [n for n in _TEMP_NAMES if n not in used]
+    if not names:
+        return None
+    name = names[0]
+    options = []
+    return_type = "return_expression" if f.language == "rust" else "return_statement"
+    for node in f.typed(return_type):
+        statement = node.parent if node.parent is not None and node.parent.type == "expression_statement" else node
+        values = [c for c in node.named_children if c.type not in _COMMENT_TYPES]
+        if len(values) != 1 or values[0].type == "expression_list" and len(values[0].named_children) != 1:
+            continue
+        value = values[0]
+        if value.type == "expression_list":
+            value = value.named_children[0]
+        if value.type in ("unary_expression", "unary_operator") and re.fullmatch(r"[-!~]\s*\w+", f.text(value)):
+            continue
+        if value.type in ("identifier", "true", "false", "none", "null", "nil", "integer", "number", "string",
+                          "int_literal", "number_literal", "decimal_integer_literal", "integer_literal",
+                          "boolean_literal", "null_literal", "string_literal", "interpreted_string_literal",
+                          "yield", "await", "lambda", "arrow_function", "function_expression"):
+            continue
+        lines = f.whole_lines(statement)
+        if lines is None or lines[0] != lines[1] or statement.parent is None \
+                or statement.parent.type not in ("block", "statement_block", "compound_statement"):
+            continue
+        if f.language == "python" and any(n.type in ("yield", "await") for n in value.walk(named_only=True)):
+            continue
+        declaration = _declaration(f, name, f.text(value))
+        if declaration is None:
+            continue
+        indent = f.indent_of_line(lines[0])
+        line = f.lines[lines[0]]
+        value_start = f.start(value) - f.line_starts[lines[0]]
+        value_end = f.end(value) - f.line_starts[lines[0]]
+        returned = line[:value_start] + name + line[value_end:]
+        new = f"{indent}{declaration}\n{returned}"
+        options.append((f.line_starts[lines[0]], f.line_starts[lines[0]] + len(line), new))
+    if not options:
+        return None
+    start, end, new = rng.choice(options)
+    return f.code[:start] + new + f.code[end:], {"temp": name}
+
+
+def _inline_temp(f: FunctionSyntax, rng: random.Random) -> tuple[str, dict] | None:
+    _, _, occurrences, unsafe = f.variables()
+    options = []
+    return_type = "return_expression" if f.language == "rust" else "return_statement"
+    for node in f.typed(return_type):
+        statement = node.parent if node.parent is not None and node.parent.type == "expression_statement" else node
+        values = [c for c in node.named_children if c.type not in _COMMENT_TYPES]
+        if len(values) == 1 and values[0].type == "expression_list" and len(values[0].named_children) == 1:
+            values = values[0].named_children
+        if len(values) != 1 or values[0].type != "identifier":
+            continue
+        name = f.text(values[0])
+        if name in unsafe or len(occurrences.get(name, ())) != 2:
+            continue
+        previous = statement.prev_named_sibling
+        if previous is None:
+            continue
+        inner = _unwrap_statement(previous)
+        target = value = None
+        if inner.type == "assignment" and f.language == "python":
+            target, value = inner.child_by_field("left"), inner.child_by_field("right")
+            if inner.child_by_field("type") is not None:
+                continue
+        elif inner.type in ("lexical_declaration", "variable_declaration", "local_variable_declaration",
+                            "declaration"):
+            declarators = [c for c in f.named(inner) if c.type in ("variable_declarator", "init_declarator")]
+            if len(declarators) == 1:
+                target = declarators[0].child_by_field("name") or declarators[0].child_by_field("declarator")
+                value = declarators[0].child_by_field("value")
+        elif inner.type == "short_var_declaration":
+            left, right = inner.child_by_field("left"), inner.child_by_field("right")
+            if left is not None and right is not None and len(left.named_children) == 1 \
+                    and len(right.named_children) == 1:
+                target, value = left.named_children[0], right.named_children[0]
+        elif inner.type == "let_declaration" and inner.child_by_field("type") is None:
+            target, value = inner.child_by_field("pattern"), inner.child_by_field("value")
+        if target is None or value is None or target.type != "identifier" or f.text(target) != name:
+            continue
+        if inner.type == "local_variable_declaration" and f.language == "java":
+            pass
+        prev_lines, ret_lines = f.whole_lines(previous), f.whole_lines(statement)
+        if prev_lines is None or ret_lines is None or ret_lines[0] != prev_lines[1] + 1 \
+                or ret_lines[0] != ret_lines[1]:
+            continue
+        if f.language == "c" and inner.type == "declaration" and re.search(r"\*", f.text(inner).split("=")[0]):
+            pass  # pointer declarations inline fine: the value keeps its type
+        value_text = f.text(value)
+        line = f.lines[ret_lines[0]]
+        column_start = f.start(values[0]) - f.line_starts[ret_lines[0]]
+        column_end = f.end(values[0]) - f.line_starts[ret_lines[0]]
+        value_lines = value_text.split("\n")
+        if len(value_lines) > 1:
+            # keep continuation lines where they are, re-indented relative to the new first line
+            shift = column_start - (f.start(value) - f.line_starts[prev_lines[0]])
+            if shift < 0:
+                continue
+            value_text = "\n".join([value_lines[0], *[" " * shift + v if v.strip() else v for v in value_lines[1:]]])
+        new = line[:column_start] + value_text + line[column_end:]
+        start = f.line_starts[prev_lines[0]]
+        end = f.line_starts[ret_lines[0]] + len(line)
+        options.append((start, end, new))
+    if not options:
+        return None
+    start, end, new = rng.choice(options)
+    return f.code[:start] + new + f.code[end:], {"inlined": True}
+
+
+_REWRITE_FUNCTIONS: dict[str, Callable[[FunctionSyntax, random.Random], tuple[str, dict] | None]] = {
+    "rename": _rename,
+    "reorder": _reorder,
+    "loop_form": _loop_form,
+    "extract_temp": _extract_temp,
+    "inline_temp": _inline_temp,
+}
+
+
+def _rewrite(f: FunctionSyntax, rewrite: str, rng: random.Random) -> tuple[str, FunctionSyntax] | None:
+    result = _REWRITE_FUNCTIONS[rewrite](f, rng)
+    if result is None or result[0] == f.code:
+        return None
+    rewritten = analyze(f.language, result[0])
+    if rewritten is None:
+        return None
+    return result[0], rewritten
+
+
+def apply_rewrite(language: str, code: str, rewrite: str, rng: random.Random) -> str | None:
+    """One rewrite of a function's text, or None when it does not apply (or would not parse)."""
+    f = analyze(language, code)
+    if f is None:
+        return None
+    result = _rewrite(f, rewrite, rng)
+    return result[0] if result is not None else None
+
+
+def rewrite_function(language: str, code: str, rng: random.Random, count: int | None = None
+                     ) -> tuple[str, list[str]] | None:
+    """Apply 1-3 rewrites (random order; each at most once). (new code, rewrites applied) or None."""
+    wanted = count if count is not None else rng.choice((1, 1, 2, 2, 3))
+    f = analyze(language, code)
+    if f is None:
+        return None
+    order = list(REWRITES)
+    rng.shuffle(order)
+    applied = []
+    for name in order:
+        if len(applied) >= wanted:
+            break
+        result = _rewrite(f, name, rng)
+        if result is not None:
+            f = result[1]
+            applied.append(name)
+    if not applied or f.code == code:
+        return None
+    return f.code, applied
+
+
+# --- pairs ----------------------------------------------------------------------------------------------
+
+
+def similar_length(a: str, b: str, tolerance: float = 0.35) -> bool:
+    la, lb = a.count("\n") + 1, b.count("\n") + 1
+    return abs(la - lb) <= max(2, tolerance * max(la, lb))
+
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def _too_similar(a: str, b: str, threshold: float = 0.85) -> bool:
+    """Near-duplicates (copy-pasted overloads, generated twins) make bad negatives: token multiset
+    overlap (Dice) above `threshold`."""
+    if a.strip() == b.strip():
+        return True
+    tokens_a, tokens_b = Counter(_TOKEN.findall(a)), Counter(_TOKEN.findall(b))
+    total = sum(tokens_a.values()) + sum(tokens_b.values())
+    return total > 0 and 2 * sum((tokens_a & tokens_b).values()) / total > threshold
+
+
+def _pick_negative(function: CorpusFunction, pool: list[CorpusFunction], by_project: dict[str, list[int]],
+                   lengths: list[int], rng: random.Random, same_project: bool) -> CorpusFunction | None:
+    if same_project:
+        candidates = [i for i in by_project.get(function.project, ()) if pool[i].id != function.id]
+        close = [i for i in candidates if similar_length(function.code, pool[i].code)]
+        candidates = close or candidates
+    else:
+        # similar length from anywhere in the language/split: a window of the length-sorted pool
+        target = function.code.count("\n") + 1
+        at = bisect.bisect_left(lengths, target)
+        window = range(max(0, at - 40), min(len(pool), at + 40))
+        candidates = [i for i in window if pool[i].id != function.id and pool[i].project != function.project]
+        candidates = candidates or [i for i in window if pool[i].id != function.id]
+    rng.shuffle(candidates)
+    for index in candidates[:8]:
+        other = pool[index]
+        if not _too_similar(function.code, other.code):
+            return other
+    return None
+
+
+def make_clone_pairs(functions: list[CorpusFunction], seed: int) -> list[ClonePair]:
+    """Per function: one positive (function vs a 1-3-step rewrite of it, sides in random order) and
+    one negative (vs another function of the same language and split; half from the same project
+    and of similar length). Functions that admit no rewrite are skipped."""
+    groups: dict[tuple[str, str], list[CorpusFunction]] = defaultdict(list)
+    for function in functions:
+        groups[(function.language, function.split)].append(function)
+    pools = {}
+    for key, members in groups.items():
+        pool = sorted(members, key=lambda fn: (fn.code.count("\n"), fn.id))
+        by_project: dict[str, list[int]] = defaultdict(list)
+        for i, fn in enumerate(pool):
+            by_project[fn.project].append(i)
+        pools[key] = (pool, by_project, [fn.code.count("\n") + 1 for fn in pool])
+
+    pairs: list[ClonePair] = []
+    for function in functions:
+        rng = random.Random(f"{seed}:clone:{function.id}")
+        rewritten = rewrite_function(function.language, function.code, rng)
+        if rewritten is None:
+            continue
+        code_b, applied = rewritten
+        code_a = function.code
+        if rng.random() < 0.5:
+            code_a, code_b = code_b, code_a
+        common = {"project": function.project, "language": function.language, "split": function.split}
+        pairs.append(ClonePair(id=stable_id("clone", function.id, seed, "positive"), code_a=code_a, code_b=code_b,
+                               label=1, rewrite="+".join(applied), **common))
+        pool, by_project, lengths = pools[(function.language, function.split)]
+        other = _pick_negative(function, pool, by_project, lengths, rng, same_project=rng.random() < 0.5)
+        if other is None:
+            other = _pick_negative(function, pool, by_project, lengths, rng, same_project=False)
+        if other is None:
+            continue
+        code_a, code_b = function.code, other.code
+        if rng.random() < 0.5:
+            code_a, code_b = code_b, code_a
+        pairs.append(ClonePair(id=stable_id("clone", function.id, seed, "negative"), code_a=code_a, code_b=code_b,
+                               label=0, rewrite="negative", **common))
+    return pairs

@@ -1,0 +1,364 @@
+"""`manyskills eval`: per-skill metrics on held-out projects and on real bugs (QuixBugs), each beside
+trivial baselines computed on the same data and beside the base model without the adapter.
+
+Baselines:
+- length-only: "shorter function = buggier" (real fixes mostly add code);
+- most-operators line: the line with the most operator characters;
+- random line: expected 1/n_lines;
+- base zero-shot (naturalness): the untrained base LM's mean token surprisal per line picks the line,
+  per function ranks functions ("buggy code is less natural", Ray et al. 2016);
+- base mean-pool embeddings (search, clone) and token-overlap / Jaccard (lexical) baselines.
+Thresholds are never tuned on QuixBugs: the defect threshold comes from the validation split.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from manyskills.model.runtime import FunctionInput, LocalRuntime
+from manyskills.training.examples import load_split
+
+log = logging.getLogger(__name__)
+OPERATOR_CHARS = re.compile(r"[-+*/%<>=!&|^~]|\band\b|\bor\b|\bnot\b|\bis\b|\bin\b")
+
+
+@dataclass
+class PairEval:
+    buggy: str
+    clean: str
+    language: str
+    bug_lines: list[int]
+
+
+# ---------------------------------------------------------------------------------------------- metrics
+def auroc(pos: Sequence[float], neg: Sequence[float]) -> float:
+    if not pos or not neg:
+        return float("nan")
+    scores = np.array(list(pos) + list(neg))
+    labels = np.array([1] * len(pos) + [0] * len(neg))
+    order = scores.argsort()
+    ranks = np.empty(len(scores))
+    # average ranks for ties
+    sorted_scores = scores[order]
+    i = 0
+    while i < len(scores):
+        j = i
+        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    pos_ranks = ranks[labels == 1].sum()
+    return float((pos_ranks - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def pairwise(buggy: Sequence[float], clean: Sequence[float]) -> float:
+    """P(score(buggy) > score(clean)), ties count half."""
+    if not buggy:
+        return float("nan")
+    wins = sum(1.0 if b > c else 0.5 if b == c else 0.0 for b, c in zip(buggy, clean))
+    return wins / len(buggy)
+
+
+def f1(pred: Sequence[bool], gold: Sequence[bool]) -> float:
+    tp = sum(p and g for p, g in zip(pred, gold))
+    fp = sum(p and not g for p, g in zip(pred, gold))
+    fn = sum(g and not p for p, g in zip(pred, gold))
+    return 2 * tp / max(1, 2 * tp + fp + fn)
+
+
+def most_operators_line(code: str) -> int:
+    lines = code.split("\n")
+    counts = [len(OPERATOR_CHARS.findall(line)) if line.strip() else -1 for line in lines]
+    return int(np.argmax(counts))
+
+
+def _tokens(text: str) -> set[str]:
+    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text.lower()))
+
+
+def jaccard(a: str, b: str) -> float:
+    ta, tb = _tokens(a), _tokens(b)
+    return len(ta & tb) / max(1, len(ta | tb))
+
+
+# ---------------------------------------------------------------------------------------------- model probes
+def analyse_all(runtime: LocalRuntime, items: list[FunctionInput], batch: int = 16):
+    out = []
+    order = sorted(range(len(items)), key=lambda i: len(items[i].text))
+    results = [None] * len(items)
+    for s in range(0, len(order), batch):
+        chunk = order[s:s + batch]
+        for i, r in zip(chunk, runtime.analyse([items[i] for i in chunk])):
+            results[i] = r
+    out.extend(results)
+    return out
+
+
+@torch.inference_mode()
+def naturalness(runtime: LocalRuntime, language: str, code: str) -> tuple[float, list[float]]:
+    """Base LM surprisal: (mean NLL of the function, mean NLL per line)."""
+    from manyskills.model.runtime import encode_function
+
+    ids, token_line, n_lines, _ = encode_function(runtime.tokenizer, runtime.manifest, language, code)
+    x = torch.tensor([ids], device=runtime.device)
+    logits = runtime.model(input_ids=x).logits[0, :-1].float()
+    nll = torch.nn.functional.cross_entropy(logits, x[0, 1:], reduction="none").cpu().numpy()
+    per_line = [[] for _ in range(n_lines)]
+    for t, line in enumerate(token_line[1:]):
+        if line >= 0:
+            per_line[line].append(nll[t])
+    line_scores = [float(np.mean(v)) if v else -1.0 for v in per_line]
+    code_nll = [nll[t] for t, line in enumerate(token_line[1:]) if line >= 0]
+    return float(np.mean(code_nll)) if code_nll else 0.0, line_scores
+
+
+@torch.inference_mode()
+def base_embeddings(runtime: LocalRuntime, texts: list[tuple[str, str]]) -> np.ndarray:
+    """Mean-pooled feature-layer states of the base model without heads (zero-shot embedding baseline)."""
+    from manyskills.model.runtime import encode_function
+
+    vecs = []
+    for prompt_kind, text in texts:
+        if prompt_kind == "query":
+            ids = runtime.tokenizer(runtime.manifest.prompts["query"] + text, add_special_tokens=False)["input_ids"]
+        else:
+            ids = encode_function(runtime.tokenizer, runtime.manifest, prompt_kind, text)[0]
+        x = torch.tensor([ids[: runtime.manifest.max_tokens]], device=runtime.device)
+        h = runtime.feature_states(x, torch.ones_like(x))[0].float().mean(0)
+        vecs.append(torch.nn.functional.normalize(h, dim=0).cpu().numpy())
+    return np.stack(vecs)
+
+
+def mrr(query_vecs: np.ndarray, code_vecs: np.ndarray) -> float:
+    sims = query_vecs @ code_vecs.T
+    ranks = (sims > np.diag(sims)[:, None]).sum(1) + 1
+    return float(np.mean(1.0 / ranks))
+
+
+# ---------------------------------------------------------------------------------------------- defect
+def defect_metrics(runtime: LocalRuntime, pairs: list[PairEval], threshold: float, base: LocalRuntime | None,
+                   base_limit: int = 200) -> dict:
+    buggy_items = [FunctionInput(p.language, p.buggy) for p in pairs]
+    clean_items = [FunctionInput(p.language, p.clean) for p in pairs]
+    rb = analyse_all(runtime, buggy_items)
+    rc = analyse_all(runtime, clean_items)
+    sb = [r.defect_score for r in rb]
+    sc = [r.defect_score for r in rc]
+    equal = [i for i, p in enumerate(pairs) if p.buggy.count("\n") == p.clean.count("\n")]
+    top1 = [rb[i].bug_line in p.bug_lines for i, p in enumerate(pairs)]
+    lines_total = sum(p.clean.count("\n") + 1 for p in pairs)
+    len_b = [-len(p.buggy) for p in pairs]
+    len_c = [-len(p.clean) for p in pairs]
+    metrics = {
+        "pairs": len(pairs),
+        "equal_length_pairs": len(equal),
+        "auroc": auroc(sb, sc),
+        "accuracy": (sum(s >= threshold for s in sb) + sum(s < threshold for s in sc)) / (2 * len(pairs)),
+        "pairwise": pairwise(sb, sc),
+        "pairwise_equal_length": pairwise([sb[i] for i in equal], [sc[i] for i in equal]),
+        "line_top1": float(np.mean(top1)),
+        "detection_rate": float(np.mean([s >= threshold for s in sb])),
+        "false_warnings_per_kloc": 1000 * sum(s >= threshold for s in sc) / max(1, lines_total),
+        "threshold": threshold,
+        "baselines": {
+            "length_only": {"auroc": auroc(len_b, len_c), "pairwise": pairwise(len_b, len_c),
+                            "pairwise_equal_length": pairwise([len_b[i] for i in equal], [len_c[i] for i in equal])},
+            "most_operators_line_top1": float(np.mean([most_operators_line(p.buggy) in p.bug_lines for p in pairs])),
+            "random_line_top1": float(np.mean([len(set(p.bug_lines)) / (p.buggy.count("\n") + 1) for p in pairs])),
+        },
+    }
+    if base is not None:
+        subset = pairs[:base_limit]
+        nat_b, nat_c, nat_top = [], [], []
+        for p in subset:
+            fb, lines_b = naturalness(base, p.language, p.buggy)
+            fc, _ = naturalness(base, p.language, p.clean)
+            nat_b.append(fb)
+            nat_c.append(fc)
+            nat_top.append(int(np.argmax(lines_b)) in p.bug_lines)
+        eq = [i for i, p in enumerate(subset) if p.buggy.count("\n") == p.clean.count("\n")]
+        metrics["baselines"]["base_zero_shot_naturalness"] = {
+            "n": len(subset), "auroc": auroc(nat_b, nat_c), "pairwise": pairwise(nat_b, nat_c),
+            "pairwise_equal_length": pairwise([nat_b[i] for i in eq], [nat_c[i] for i in eq]),
+            "line_top1": float(np.mean(nat_top)),
+        }
+        ub = analyse_all(base, buggy_items[:base_limit])
+        uc = analyse_all(base, clean_items[:base_limit])
+        metrics["baselines"]["untrained_adapter"] = {
+            "pairwise": pairwise([r.defect_score for r in ub], [r.defect_score for r in uc]),
+            "line_top1": float(np.mean([r.bug_line in p.bug_lines for r, p in zip(ub, subset)])),
+        }
+    return metrics
+
+
+def heldout_pairs(dataset: Path, split: str, limit: int, seed: int) -> list[PairEval]:
+    data = load_split(dataset, split, None, seed)
+    by_pair: dict[str, dict[int, object]] = {}
+    for item in data.defect:
+        by_pair.setdefault(item.pair_id, {})[item.label] = item
+    pairs = [PairEval(g[1].code, g[0].code, g[1].language, [g[1].bug_line]) for g in by_pair.values()
+             if 0 in g and 1 in g and g[1].bug_line >= 0]
+    random.Random(seed).shuffle(pairs)
+    return pairs[:limit]
+
+
+def quixbugs_pairs(path: Path) -> list[PairEval]:
+    pairs = []
+    for line in path.read_text().splitlines():
+        row = json.loads(line)
+        pairs.append(PairEval(row["buggy"], row["fixed"], row.get("language", "python").lower(),
+                              [n - 1 for n in row["bug_lines"]]))
+    return pairs
+
+
+def tune_threshold(runtime: LocalRuntime, pairs: list[PairEval], max_false_per_kloc: float = 5.0) -> float:
+    """Lowest threshold whose false warnings on clean validation code stay under the budget."""
+    sc = [r.defect_score for r in analyse_all(runtime, [FunctionInput(p.language, p.clean) for p in pairs])]
+    lines = sum(p.clean.count("\n") + 1 for p in pairs)
+    for t in [x / 100 for x in range(5, 100)]:
+        if 1000 * sum(s >= t for s in sc) / max(1, lines) <= max_false_per_kloc:
+            return t
+    return 0.99
+
+
+# ---------------------------------------------------------------------------------------------- other skills
+def search_metrics(runtime: LocalRuntime, dataset: Path, limit: int, seed: int, base: LocalRuntime | None) -> dict:
+    items = load_split(dataset, "test", {"search": limit}, seed).search
+    if not items:
+        return {}
+    q = runtime.embed_queries([i.query for i in items])
+    c = np.stack([r.embedding for r in analyse_all(runtime, [FunctionInput(i.language, i.code) for i in items])])
+    overlap = np.array([[jaccard(a.query, b.code) for b in items] for a in items])
+    ranks = (overlap > np.diag(overlap)[:, None]).sum(1) + 1
+    out = {"n": len(items), "mrr": mrr(q, c), "baselines": {"token_overlap_mrr": float(np.mean(1.0 / ranks))}}
+    if base is not None:
+        bq = base_embeddings(base, [("query", i.query) for i in items])
+        bc = base_embeddings(base, [(i.language, i.code) for i in items])
+        out["baselines"]["base_mean_pool_mrr"] = mrr(bq, bc)
+    return out
+
+
+def clone_metrics(runtime: LocalRuntime, dataset: Path, limit: int, seed: int, base: LocalRuntime | None) -> dict:
+    def sims(rt_items, split):
+        pairs = load_split(dataset, split, {"clone": limit}, seed).clone
+        a = analyse_all(runtime, [FunctionInput(p.language, p.code_a) for p in pairs])
+        b = analyse_all(runtime, [FunctionInput(p.language, p.code_b) for p in pairs])
+        return pairs, [float(x.embedding @ y.embedding) for x, y in zip(a, b)]
+
+    valid_pairs, valid_sims = sims(None, "valid")
+    test_pairs, test_sims = sims(None, "test")
+    if not test_pairs:
+        return {}
+
+    def best_threshold(scores, pairs):
+        grid = sorted(set(round(s, 3) for s in scores))
+        return max(grid, key=lambda t: f1([s >= t for s in scores], [p.label == 1 for p in pairs])) if grid else 0.5
+
+    t = best_threshold(valid_sims, valid_pairs) if valid_pairs else 0.9
+    gold = [p.label == 1 for p in test_pairs]
+    jv = [jaccard(p.code_a, p.code_b) for p in valid_pairs]
+    jt = [jaccard(p.code_a, p.code_b) for p in test_pairs]
+    tj = best_threshold(jv, valid_pairs) if valid_pairs else 0.5
+    return {"n": len(test_pairs), "f1": f1([s >= t for s in test_sims], gold), "threshold": t,
+            "baselines": {"token_jaccard_f1": f1([s >= tj for s in jt], gold)}}
+
+
+def flaky_metrics(runtime: LocalRuntime, dataset: Path, limit: int, seed: int) -> dict:
+    items = load_split(dataset, "test", {"flaky": limit}, seed).flaky
+    if not items:
+        return {}
+    res = analyse_all(runtime, [FunctionInput(i.language, i.code, True) for i in items])
+    gold = [i.label == 1 for i in items]
+    return {"n": len(items), "f1": f1([r.flaky_score >= 0.5 for r in res], gold),
+            "auroc": auroc([r.flaky_score for r, g in zip(res, gold) if g],
+                           [r.flaky_score for r, g in zip(res, gold) if not g]),
+            "baselines": {"always_flaky_f1": f1([True] * len(items), gold)},
+            "note": "labels are weak (root-cause patterns), so this measures agreement with those rules"}
+
+
+def repair_metrics(runtime: LocalRuntime, dataset: Path, limit: int, seed: int) -> dict:
+    data = load_split(dataset, "test", None, seed)
+    candidates = [d for d in data.defect if d.label and d.fix_replacement and "\n" not in d.fix_replacement
+                  and d.fix_line == d.bug_line]
+    random.Random(seed).shuffle(candidates)
+    exact = []
+    for d in candidates[:limit]:
+        note = runtime.review(FunctionInput(d.language, d.code), d.bug_line)
+        exact.append(bool(note.fixed_line) and note.fixed_line.strip() == d.fix_replacement.strip())
+    return {"n": len(exact), "exact_match": float(np.mean(exact)) if exact else float("nan")}
+
+
+# ---------------------------------------------------------------------------------------------- driver
+def evaluate(adapter: str | None, dataset: str, quixbugs: str | None, model: str | None = None,
+             limits: dict | None = None, seed: int = 0, with_baselines: bool = True, device: str = "auto") -> dict:
+    limits = {"defect": 1000, "search": 500, "clone": 600, "flaky": 600, "repair": 30, "base": 200, **(limits or {})}
+    started = time.perf_counter()
+    runtime = LocalRuntime.load(model, adapter, device)
+    base = LocalRuntime(runtime.base, None, runtime.device, runtime.dtype) if with_baselines else None
+    ds = Path(dataset)
+    valid = heldout_pairs(ds, "valid", limits["defect"], seed)
+    threshold = tune_threshold(runtime, valid) if valid else runtime.manifest.thresholds.get("defect", 0.5)
+    report: dict = {"adapter": runtime.identity.adapter_path, "adapter_version": runtime.identity.adapter_version,
+                    "device": runtime.identity.device, "dtype": runtime.identity.dtype, "seed": seed,
+                    "defect_threshold_from_validation": threshold}
+    test = heldout_pairs(ds, "test", limits["defect"], seed)
+    if test:
+        report["defect_heldout"] = defect_metrics(runtime, test, threshold, base, limits["base"])
+    if quixbugs and Path(quixbugs).is_file():
+        qb = quixbugs_pairs(Path(quixbugs))
+        report["defect_quixbugs"] = defect_metrics(runtime, qb, threshold, base, len(qb))
+        for lang in sorted({p.language for p in qb}):
+            sub = [p for p in qb if p.language == lang]
+            report[f"defect_quixbugs_{lang}"] = defect_metrics(runtime, sub, threshold, None)
+    report["search"] = search_metrics(runtime, ds, limits["search"], seed, base)
+    report["clone"] = clone_metrics(runtime, ds, limits["clone"], seed, base)
+    report["flaky"] = flaky_metrics(runtime, ds, limits["flaky"], seed)
+    if limits["repair"]:
+        report["repair"] = repair_metrics(runtime, ds, limits["repair"], seed)
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    return report
+
+
+def format_table(report: dict) -> str:
+    rows = []
+
+    def fmt(x):
+        return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
+
+    for key in [k for k in report if k.startswith("defect_")]:
+        m = report[key]
+        if not isinstance(m, dict):
+            continue
+        b = m["baselines"]
+        nat = b.get("base_zero_shot_naturalness", {})
+        rows.append(f"{key} (n={m['pairs']}, equal-length {m['equal_length_pairs']})")
+        rows.append(f"  line top-1        {fmt(m['line_top1'])}  | most-operators {fmt(b['most_operators_line_top1'])}"
+                    f"  random {fmt(b['random_line_top1'])}  base naturalness {fmt(nat.get('line_top1'))}")
+        rows.append(f"  pairwise          {fmt(m['pairwise'])}  | length-only {fmt(b['length_only']['pairwise'])}"
+                    f"  base naturalness {fmt(nat.get('pairwise'))}")
+        rows.append(f"  pairwise eq-len   {fmt(m['pairwise_equal_length'])}  | length-only "
+                    f"{fmt(b['length_only']['pairwise_equal_length'])}  base naturalness "
+                    f"{fmt(nat.get('pairwise_equal_length'))}")
+        rows.append(f"  AUROC             {fmt(m['auroc'])}  | length-only {fmt(b['length_only']['auroc'])}"
+                    f"  base naturalness {fmt(nat.get('auroc'))}")
+        rows.append(f"  detection@{m['threshold']:.2f}    {fmt(m['detection_rate'])}  | false warnings/kLOC "
+                    f"{m['false_warnings_per_kloc']:.1f}")
+    for skill, metric in (("search", "mrr"), ("clone", "f1"), ("flaky", "f1")):
+        m = report.get(skill) or {}
+        if m:
+            rows.append(f"{skill} (n={m['n']}): {metric} {fmt(m[metric])} | "
+                        + "  ".join(f"{k} {fmt(v)}" for k, v in m["baselines"].items()))
+    if report.get("repair"):
+        rows.append(f"repair exact match (n={report['repair']['n']}): {fmt(report['repair']['exact_match'])}")
+    return "\n".join(rows)

@@ -1,0 +1,116 @@
+"""Training sequences per skill, built from the dataset JSONL files (split by project upstream).
+
+Every code sequence goes through `encode_function`, the exact tokenisation the server uses.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+SKILL_FILES = {"defect": "defects.jsonl", "search": "search.jsonl", "clone": "clones.jsonl", "flaky": "flaky.jsonl"}
+
+
+@dataclass
+class DefectItem:
+    language: str
+    code: str
+    label: int
+    bug_line: int  # -1 when clean
+    pair_id: str
+    note: str = ""
+    fix_line: int | None = None
+    fix_replacement: str | None = None
+    operator: str = "clean"
+    project: str = ""
+
+
+@dataclass
+class SearchItem:
+    language: str
+    query: str
+    code: str
+    project: str = ""
+
+
+@dataclass
+class CloneItem:
+    language: str
+    code_a: str
+    code_b: str
+    label: int
+    project: str = ""
+
+
+@dataclass
+class FlakyItem:
+    language: str
+    code: str
+    label: int
+    project: str = ""
+
+
+@dataclass
+class SkillData:
+    defect: list[DefectItem] = field(default_factory=list)
+    search: list[SearchItem] = field(default_factory=list)
+    clone: list[CloneItem] = field(default_factory=list)
+    flaky: list[FlakyItem] = field(default_factory=list)
+
+    def sizes(self) -> dict[str, int]:
+        return {k: len(getattr(self, k)) for k in SKILL_FILES}
+
+
+def _rows(path: Path, split: str) -> Iterator[dict]:
+    if not path.is_file():
+        return
+    with open(path) as fh:
+        for line in fh:
+            row = json.loads(line)
+            if row.get("split") == split:
+                yield row
+
+
+def _cap(rows: list, limit: int | None, rng: random.Random, key=None) -> list:
+    if limit is None or len(rows) <= limit:
+        return rows
+    if key is None:
+        return rng.sample(rows, limit)
+    groups: dict[str, list] = {}
+    for r in rows:
+        groups.setdefault(key(r), []).append(r)
+    chosen_keys = rng.sample(sorted(groups), min(len(groups), max(1, limit // 2)))
+    return [r for k in chosen_keys for r in groups[k]][:limit]
+
+
+def load_split(dataset: Path, split: str, limits: dict[str, int] | None = None, seed: int = 0,
+               max_lines: int = 60) -> SkillData:
+    """Examples of one split. Defect examples are kept in (buggy, clean) pairs so a batch can hold both."""
+    limits = limits or {}
+    rng = random.Random(seed)
+    data = SkillData()
+    defect_rows = [r for r in _rows(dataset / SKILL_FILES["defect"], split)
+                   if r["code"].count("\n") < max_lines]
+    defect_rows += [r for r in _rows(dataset / "changes.jsonl", split) if r["code"].count("\n") < max_lines]
+    for r in _cap(defect_rows, limits.get("defect"), rng, key=lambda r: r.get("pair_id") or r["id"]):
+        bug = r["bug_lines"][0] if r.get("label") and r.get("bug_lines") else -1
+        data.defect.append(DefectItem(r["language"], r["code"], int(r["label"]), bug, r.get("pair_id") or r["id"],
+                                      r.get("note", ""), r.get("fix_line"), r.get("fix_replacement"),
+                                      r.get("operator", "clean"), r.get("project", "")))
+    for r in _cap(list(_rows(dataset / SKILL_FILES["search"], split)), limits.get("search"), rng):
+        data.search.append(SearchItem(r["language"], r["query"], r["code"], r.get("project", "")))
+    for r in _cap(list(_rows(dataset / SKILL_FILES["clone"], split)), limits.get("clone"), rng):
+        data.clone.append(CloneItem(r["language"], r["code_a"], r["code_b"], int(r["label"]), r.get("project", "")))
+    flaky = list(_rows(dataset / SKILL_FILES["flaky"], split))
+    positives = [r for r in flaky if r["label"]]
+    negatives = [r for r in flaky if not r["label"]]
+    limit = limits.get("flaky")
+    if limit is not None:  # weak labels are rare: keep classes balanced
+        positives = _cap(positives, limit // 2, rng)
+        negatives = _cap(negatives, limit - len(positives), rng)
+    for r in positives + negatives:
+        data.flaky.append(FlakyItem(r["language"], r["code"], int(r["label"]), r.get("project", "")))
+    return data

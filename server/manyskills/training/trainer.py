@@ -1,0 +1,412 @@
+"""`manyskills train`: one LoRA adapter + small heads for all five skills, practical on a 2-core CPU.
+
+Choices, each measured on this machine (see models/README.md):
+- LoRA only on the layers just below the feature layer (default 20-23, heads read layer 24): the
+  frozen input of the first adapted layer is computed once and cached (it reproduces the full forward
+  exactly), so a training step runs 4 of 30 layers instead of 30.
+- bf16 autocast on CPUs with native bf16 (about 2x faster per step here), fp32 master weights.
+- Short sequences (max_tokens), length-sorted batches for the caching pass.
+- Multi-task mixing by temperature sampling over skills (p_k ~ n_k^(1/T)); review (generation) steps
+  run the full upper stack + LM head and are the expensive ones, so they get a small share.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from manyskills.model import adapter as adapter_mod
+from manyskills.model.adapter import Manifest
+from manyskills.model.base import resolve_base
+from manyskills.model.heads import HeadConfig, SkillHeads
+from manyskills.model.layers import decoder, hidden_after, run_to_logits
+from manyskills.model.runtime import cpu_supports_bf16, encode_function, review_messages
+from manyskills.training.examples import SkillData, load_split
+
+log = logging.getLogger(__name__)
+LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+@dataclass
+class TrainConfig:
+    dataset: str = "data-cache/dataset"
+    out: str = "models/default"
+    model: str | None = None  # base model directory; None = embedded default
+    skills: list[str] = field(default_factory=lambda: ["defect", "review", "clone", "search", "flaky"])
+    lora_rank: int = 8
+    lora_alpha: int = 16
+    lora_layers: list[int] = field(default_factory=lambda: [20, 21, 22, 23])
+    feature_layer: int = 24
+    max_tokens: int = 256
+    steps: int = 1200
+    batch_size: int = 16
+    review_batch_size: int = 4
+    lr_lora: float = 2e-4
+    lr_heads: float = 1e-3
+    warmup: int = 50
+    temperature: float = 2.0
+    review_share: float = 0.08
+    limits: dict[str, int] = field(default_factory=lambda: {"defect": 10000, "search": 2000, "clone": 3000,
+                                                            "flaky": 1500})
+    review_examples: int = 600
+    seed: int = 0
+    checkpoint_every: int = 200
+    device: str = "auto"
+    version: str = "0.1.0"
+
+    @classmethod
+    def from_file(cls, path: str | None, **overrides) -> "TrainConfig":
+        raw = json.loads(Path(path).read_text()) if path else {}
+        raw.update({k: v for k, v in overrides.items() if v is not None})
+        known = set(cls.__dataclass_fields__)
+        unknown = set(raw) - known
+        if unknown:
+            raise ValueError(f"unknown training options: {sorted(unknown)}")
+        return cls(**raw)
+
+
+@dataclass
+class Cached:
+    """A sequence's frozen input to the first adapted layer, plus what the heads need."""
+
+    hidden: torch.Tensor  # [T, H] bf16
+    token_line: list[int]
+    n_lines: int
+    labels: list[int] | None = None  # review LM targets (-100 = not scored)
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, progress: Callable[[str], None] = print):
+        from peft import LoraConfig, get_peft_model
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.config = config
+        self.progress = progress
+        torch.manual_seed(config.seed)
+        self.rng = random.Random(config.seed)
+        self.device = "cuda" if config.device in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
+        self.amp_dtype = torch.bfloat16 if (self.device == "cuda" or cpu_supports_bf16()) else None
+        self.base = resolve_base(config.model, lambda m, f=None: progress(m))
+        self.tokenizer = AutoTokenizer.from_pretrained(str(self.base.path), local_files_only=True)
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        model = AutoModelForCausalLM.from_pretrained(str(self.base.path), local_files_only=True,
+                                                     use_safetensors=True, dtype=torch.float32)
+        n_layers = model.config.num_hidden_layers
+        self.feature_layer = min(config.feature_layer, n_layers)
+        self.lora_layers = [i for i in config.lora_layers if i < self.feature_layer] or [self.feature_layer - 1]
+        self.first_layer = min(self.lora_layers)
+        self.manifest = Manifest(
+            base_name=self.base.name, base_sha256=self.base.sha256, skills=list(adapter_mod.SKILLS),
+            feature_layer=self.feature_layer, lora_layers=self.lora_layers, lora_rank=config.lora_rank,
+            max_tokens=config.max_tokens, trained=True, version=config.version,
+        )
+        lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=0.05,
+                          target_modules=LORA_TARGETS, layers_to_transform=self.lora_layers)
+        self.model = get_peft_model(model, lora).to(self.device)
+        self.inner = decoder(self.model)
+        self.heads = SkillHeads(HeadConfig(model.config.hidden_size, self.manifest.head_inner,
+                                           self.manifest.embed_dim)).to(self.device)
+        lora_params = [p for p in self.model.parameters() if p.requires_grad]
+        self.trainable_lora = sum(p.numel() for p in lora_params)
+        self.trainable_heads = sum(p.numel() for p in self.heads.parameters())
+        self.optimizer = torch.optim.AdamW([
+            {"params": lora_params, "lr": config.lr_lora},
+            {"params": list(self.heads.parameters()), "lr": config.lr_heads},
+        ], weight_decay=0.01)
+        self.step = 0
+        self.cache: dict[tuple, Cached] = {}
+        self.stats = {"tokens_cached": 0, "sequences_cached": 0, "cache_seconds": 0.0, "train_seconds": 0.0,
+                      "sequences_trained": 0, "tokens_trained": 0}
+
+    # ------------------------------------------------------------------ caching the frozen lower layers
+    def _autocast(self):
+        return torch.autocast(self.device, dtype=self.amp_dtype, enabled=self.amp_dtype is not None)
+
+    def encode(self, language: str, code: str) -> tuple[list[int], list[int], int]:
+        ids, lines, n_lines, _ = encode_function(self.tokenizer, self.manifest, language, code)
+        return ids, lines, n_lines
+
+    def encode_query(self, query: str) -> list[int]:
+        prompt = self.manifest.prompts["query"]
+        return self.tokenizer(prompt + query, add_special_tokens=False)["input_ids"][: self.config.max_tokens]
+
+    def encode_review(self, language: str, code: str, line: int, target: str) -> tuple[list[int], list[int]]:
+        messages = review_messages(self.manifest, language, code, line)
+        prompt = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        p_ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        t_ids = self.tokenizer(target, add_special_tokens=False)["input_ids"] + [self.tokenizer.eos_token_id]
+        ids = p_ids + t_ids
+        return ids, [-100] * len(p_ids) + t_ids
+
+    @torch.no_grad()
+    def cache_sequences(self, requests: dict[tuple, tuple]) -> None:
+        """requests: key -> (ids, token_line, n_lines, labels). Computes missing entries, length-sorted."""
+        todo = [(k, v) for k, v in requests.items() if k not in self.cache]
+        todo.sort(key=lambda kv: len(kv[1][0]))
+        started = time.perf_counter()
+        i = 0
+        budget = 4096
+        while i < len(todo):
+            j = i + 1
+            while j < len(todo) and (j - i + 1) * len(todo[j][1][0]) <= budget and j - i < 64:
+                j += 1
+            chunk = todo[i:j]
+            width = len(chunk[-1][1][0])
+            ids = torch.full((len(chunk), width), self.tokenizer.pad_token_id, dtype=torch.long)
+            mask = torch.zeros((len(chunk), width), dtype=torch.long)
+            for r, (_, (seq, *_rest)) in enumerate(chunk):
+                ids[r, : len(seq)] = torch.tensor(seq)
+                mask[r, : len(seq)] = 1
+            ids, mask = ids.to(self.device), mask.to(self.device)
+            with self._autocast():
+                if self.first_layer == 0:
+                    hidden = self.inner.embed_tokens(ids)
+                else:
+                    hidden = hidden_after(self.inner, self.first_layer, mask, input_ids=ids)
+            hidden = hidden.to(torch.bfloat16).cpu()
+            for r, (key, (seq, token_line, n_lines, labels)) in enumerate(chunk):
+                self.cache[key] = Cached(hidden[r, : len(seq)].clone(), token_line, n_lines, labels)
+                self.stats["tokens_cached"] += len(seq)
+            self.stats["sequences_cached"] += len(chunk)
+            i = j
+            if self.stats["sequences_cached"] % 512 < len(chunk):
+                rate = self.stats["sequences_cached"] / max(1e-6, time.perf_counter() - started)
+                self.progress(f"cached {self.stats['sequences_cached']}/{len(todo)} sequences ({rate:.1f}/s)")
+        self.stats["cache_seconds"] += time.perf_counter() - started
+
+    def prepare(self, data: SkillData) -> dict[str, list]:
+        """Encode and cache every training sequence; returns the per-skill example lists."""
+        requests: dict[tuple, tuple] = {}
+        pools: dict[str, list] = {k: [] for k in ("defect", "search", "clone", "flaky", "review")}
+        skills = set(self.config.skills)
+        if "defect" in skills:
+            for item in data.defect:
+                ids, lines, n = self.encode(item.language, item.code)
+                if item.label and item.bug_line not in set(lines):
+                    continue  # bug line truncated away: nothing to point at
+                requests[("code", item.language, item.code)] = (ids, lines, n, None)
+                pools["defect"].append(item)
+        if "search" in skills:
+            for item in data.search:
+                ids, lines, n = self.encode(item.language, item.code)
+                requests[("code", item.language, item.code)] = (ids, lines, n, None)
+                requests[("query", item.query)] = (self.encode_query(item.query), [], 1, None)
+                pools["search"].append(item)
+        if "clone" in skills:
+            for item in data.clone:
+                if item.label != 1:
+                    continue  # in-batch negatives; explicit negatives are used only for evaluation
+                for code in (item.code_a, item.code_b):
+                    ids, lines, n = self.encode(item.language, code)
+                    requests[("code", item.language, code)] = (ids, lines, n, None)
+                pools["clone"].append(item)
+        if "flaky" in skills:
+            for item in data.flaky:
+                ids, lines, n = self.encode(item.language, item.code)
+                requests[("code", item.language, item.code)] = (ids, lines, n, None)
+                pools["flaky"].append(item)
+        if "review" in skills:
+            candidates = [d for d in pools["defect"] or data.defect
+                          if d.label and d.note and d.fix_replacement is not None and "\n" not in d.fix_replacement
+                          and d.fix_line == d.bug_line and d.fix_replacement.strip()]
+            self.rng.shuffle(candidates)
+            for item in candidates[: self.config.review_examples]:
+                target = f"{item.note}\nFix: {item.fix_replacement.strip()}"
+                ids, labels = self.encode_review(item.language, item.code, item.bug_line, target)
+                if len(ids) > self.config.max_tokens * 2:
+                    continue
+                requests[("review", item.language, item.code, item.bug_line)] = (ids, [], 1, labels)
+                pools["review"].append(item)
+        self.progress(f"caching {len(requests)} sequences through {self.first_layer} frozen layers")
+        self.cache_sequences(requests)
+        return pools
+
+    # ------------------------------------------------------------------ forward through the adapted layers
+    def _batch(self, cached: list[Cached]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+        width = max(c.hidden.shape[0] for c in cached)
+        hidden_size = cached[0].hidden.shape[1]
+        hidden = torch.zeros((len(cached), width, hidden_size), dtype=torch.bfloat16)
+        mask = torch.zeros((len(cached), width), dtype=torch.long)
+        lines = torch.full((len(cached), width), -1, dtype=torch.long)
+        for r, c in enumerate(cached):
+            t = c.hidden.shape[0]
+            hidden[r, :t] = c.hidden
+            mask[r, :t] = 1
+            if c.token_line:
+                lines[r, :t] = torch.tensor(c.token_line)
+        n_lines = max(c.n_lines for c in cached)
+        self.stats["tokens_trained"] += int(mask.sum())
+        self.stats["sequences_trained"] += len(cached)
+        return hidden.to(self.device), mask.to(self.device), lines.to(self.device), n_lines
+
+    def features(self, cached: list[Cached]):
+        hidden, mask, lines, n_lines = self._batch(cached)
+        with self._autocast():
+            states = hidden_after(self.inner, self.feature_layer, mask, inputs_embeds=hidden.to(
+                self.amp_dtype or torch.float32), first_layer=self.first_layer)
+        return states.float(), mask.bool(), lines, n_lines
+
+    # ------------------------------------------------------------------ losses
+    def defect_loss(self, items) -> torch.Tensor:
+        cached = [self.cache[("code", i.language, i.code)] for i in items]
+        states, mask, lines, n_lines = self.features(cached)
+        out = self.heads(states, mask, lines, n_lines)
+        logits = torch.cat([out.line_logits, out.slot_logit[:, None]], dim=1)
+        target = torch.tensor([i.bug_line if i.label else n_lines for i in items], device=logits.device)
+        loss = F.cross_entropy(logits, target)
+        # Ranking: a buggy function must score above its own clean version (same length class).
+        score = torch.logsumexp(out.line_logits, -1) - out.slot_logit
+        by_pair: dict[str, dict[int, int]] = {}
+        for r, i in enumerate(items):
+            by_pair.setdefault(i.pair_id, {})[i.label] = r
+        pairs = [(p[1], p[0]) for p in by_pair.values() if 0 in p and 1 in p]
+        if pairs:
+            buggy = score[[b for b, _ in pairs]]
+            clean = score[[c for _, c in pairs]]
+            loss = loss + 0.5 * F.softplus(clean - buggy + 1.0).mean()
+        return loss
+
+    def flaky_loss(self, items) -> torch.Tensor:
+        cached = [self.cache[("code", i.language, i.code)] for i in items]
+        states, mask, lines, n_lines = self.features(cached)
+        out = self.heads(states, mask, lines, n_lines)
+        target = torch.tensor([float(i.label) for i in items], device=states.device)
+        return F.binary_cross_entropy_with_logits(out.flaky_logit, target)
+
+    def _embed(self, cached: list[Cached]) -> torch.Tensor:
+        states, mask, _lines, _n = self.features(cached)
+        return self.heads.embed_only(states, mask)
+
+    def contrastive(self, left: torch.Tensor, right: torch.Tensor, tau: float = 0.05) -> torch.Tensor:
+        sims = left @ right.T / tau
+        target = torch.arange(sims.size(0), device=sims.device)
+        return (F.cross_entropy(sims, target) + F.cross_entropy(sims.T, target)) / 2
+
+    def search_loss(self, items) -> torch.Tensor:
+        queries = self._embed([self.cache[("query", i.query)] for i in items])
+        codes = self._embed([self.cache[("code", i.language, i.code)] for i in items])
+        return self.contrastive(queries, codes)
+
+    def clone_loss(self, items) -> torch.Tensor:
+        both = self._embed([self.cache[("code", i.language, c)] for i in items for c in (i.code_a, i.code_b)])
+        return self.contrastive(both[0::2], both[1::2])
+
+    def review_loss(self, items) -> torch.Tensor:
+        cached = [self.cache[("review", i.language, i.code, i.bug_line)] for i in items]
+        hidden, mask, _lines, _n = self._batch(cached)
+        labels = torch.full(mask.shape, -100, dtype=torch.long)
+        for r, c in enumerate(cached):
+            labels[r, : len(c.labels)] = torch.tensor(c.labels)
+        with self._autocast():
+            logits = run_to_logits(self.model, self.inner, hidden.to(self.amp_dtype or torch.float32), mask,
+                                   self.first_layer)
+        labels = labels.to(logits.device)
+        return F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.size(-1)), labels[:, 1:].reshape(-1))
+
+    # ------------------------------------------------------------------ loop
+    def skill_weights(self, pools: dict[str, list]) -> dict[str, float]:
+        sizes = {k: len(v) for k, v in pools.items() if v and k != "review"}
+        raw = {k: n ** (1.0 / self.config.temperature) for k, n in sizes.items()}
+        total = sum(raw.values())
+        weights = {k: (1 - (self.config.review_share if pools.get("review") else 0)) * v / total
+                   for k, v in raw.items()}
+        if pools.get("review"):
+            weights["review"] = self.config.review_share
+        return weights
+
+    def sample(self, skill: str, pool: list) -> list:
+        if skill == "defect":  # whole (buggy, clean) pairs so the ranking loss has both sides
+            size = self.config.batch_size // 2
+            by_pair = self._pairs.setdefault(skill, _group_pairs(pool))
+            chosen = self.rng.sample(by_pair, min(size, len(by_pair)))
+            return [item for group in chosen for item in group]
+        size = self.config.review_batch_size if skill == "review" else self.config.batch_size
+        if skill in ("search", "clone"):
+            size = size // 2 if skill == "clone" else size
+        return self.rng.sample(pool, min(size, len(pool)))
+
+    def lr_scale(self) -> float:
+        if self.step < self.config.warmup:
+            return (self.step + 1) / self.config.warmup
+        progress = (self.step - self.config.warmup) / max(1, self.config.steps - self.config.warmup)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    def train(self, pools: dict[str, list]) -> dict:
+        self._pairs: dict[str, list] = {}
+        weights = self.skill_weights(pools)
+        skills = sorted(weights)
+        self.progress("skill mix: " + ", ".join(f"{k} {weights[k]:.2f}" for k in skills))
+        losses: dict[str, list[float]] = {k: [] for k in skills}
+        fns = {"defect": self.defect_loss, "flaky": self.flaky_loss, "search": self.search_loss,
+               "clone": self.clone_loss, "review": self.review_loss}
+        self.model.train()
+        self.heads.train()
+        started = time.perf_counter()
+        while self.step < self.config.steps:
+            skill = self.rng.choices(skills, [weights[k] for k in skills])[0]
+            for group, base_lr in zip(self.optimizer.param_groups, (self.config.lr_lora, self.config.lr_heads)):
+                group["lr"] = base_lr * self.lr_scale()
+            loss = fns[skill](self.sample(skill, pools[skill]))
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]], 1.0)
+            self.optimizer.step()
+            losses[skill].append(float(loss.detach()))
+            self.step += 1
+            if self.step % 20 == 0 or self.step == self.config.steps:
+                elapsed = time.perf_counter() - started
+                recent = ", ".join(f"{k} {sum(v[-20:]) / max(1, len(v[-20:])):.3f}" for k, v in losses.items() if v)
+                self.progress(f"step {self.step}/{self.config.steps} | loss {recent} | "
+                              f"{self.stats['sequences_trained'] / max(elapsed, 1e-6):.1f} seq/s")
+            if self.config.checkpoint_every and self.step % self.config.checkpoint_every == 0:
+                self.save(Path(self.config.out), checkpoint=True)
+        self.stats["train_seconds"] += time.perf_counter() - started
+        self.model.eval()
+        self.heads.eval()
+        return {k: (sum(v[-50:]) / max(1, len(v[-50:]))) for k, v in losses.items()}
+
+    # ------------------------------------------------------------------ saving
+    def save(self, out: Path, checkpoint: bool = False, extra: dict | None = None) -> Path:
+        from safetensors.torch import save_file
+
+        out.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(str(out), safe_serialization=True)
+        save_file({k: v.detach().float().cpu().contiguous() for k, v in self.heads.state_dict().items()},
+                  str(out / adapter_mod.HEADS_FILE))
+        self.manifest.training = {
+            "config": asdict(self.config), "step": self.step, "checkpoint": checkpoint,
+            "trainable_parameters": {"lora": self.trainable_lora, "heads": self.trainable_heads},
+            "device": self.device, "amp_dtype": str(self.amp_dtype), "stats": self.stats, **(extra or {}),
+        }
+        (out / adapter_mod.MANIFEST_FILE).write_text(self.manifest.to_json())
+        return out
+
+
+def _group_pairs(pool: list) -> list[list]:
+    groups: dict[str, list] = {}
+    for item in pool:
+        groups.setdefault(item.pair_id, []).append(item)
+    return list(groups.values())
+
+
+def run_training(config: TrainConfig, progress: Callable[[str], None] = print) -> Path:
+    trainer = Trainer(config, progress)
+    data = load_split(Path(config.dataset), "train", config.limits, config.seed)
+    progress(f"training data: {data.sizes()}")
+    pools = trainer.prepare(data)
+    progress("pools: " + ", ".join(f"{k} {len(v)}" for k, v in pools.items()))
+    final = trainer.train(pools)
+    out = trainer.save(Path(config.out), extra={"final_losses": final,
+                                                "pool_sizes": {k: len(v) for k, v in pools.items()}})
+    progress(f"adapter written to {out}")
+    return out
