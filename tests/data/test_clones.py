@@ -183,6 +183,12 @@ def test_single_rewrites_on_known_input():
     assert "    int i = 0;\n    while (i < a.length) {\n        s += a[i];\n        i++;\n    }" in looped
     go = "func f(a []int) int {\n\ts := len(a) * 2\n\treturn s\n}\n"
     assert C.apply_rewrite("go", go, "inline_temp", rng) == "func f(a []int) int {\n\treturn len(a) * 2\n}\n"
+    assert C.apply_rewrite("python", "def f(a, b):\n    return a < b\n", "flip_comparison", rng) == \
+        "def f(a, b):\n    return b > a\n"
+    assert C.apply_rewrite("python", "def f(a):\n    return a < 1\n", "flip_comparison", rng) is None  # no Yoda
+    assert C.apply_rewrite("python", "def f(a):\n    return g(a) < h(a)\n", "flip_comparison", rng) is None
+    c = "void f(int n) {\n    int i = 0;\n    i++;\n    g(i);\n}\n"
+    assert "    i += 1;\n" in C.apply_rewrite("c", c, "increment_form", rng)
 
 
 def test_loop_form_refuses_unsafe_loops():

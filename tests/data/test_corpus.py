@@ -4,7 +4,6 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 from manyskills.data import corpus
 from manyskills.data.corpus import Project, Source, harvest, iter_projects, load_sources, project_files
 from manyskills.data.denylist import is_denied
@@ -151,7 +150,7 @@ def test_function_code_dedents_methods():
     from manyskills.index.functions import index_functions
 
     text = "class A:\n    def m(self):\n        x = 1\n        return x\n"
-    fn = [f for f in index_functions("python", text) if f.name == "m"][0]
+    fn = next(f for f in index_functions("python", text) if f.name == "m")
     assert function_code(fn, text.split("\n")) == "def m(self):\n    x = 1\n    return x"
 
 

@@ -1,5 +1,4 @@
 import pytest
-
 from manyskills.data.denylist import DENIED_PROJECTS, is_denied, normalize_name
 
 RESERVED = [

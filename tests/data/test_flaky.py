@@ -1,5 +1,4 @@
 import pytest
-
 from manyskills.data import flaky
 from manyskills.data.flaky import flaky_cause, make_flaky_examples
 from manyskills.data.records import CorpusFunction

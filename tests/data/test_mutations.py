@@ -85,8 +85,11 @@ def test_sample_is_realistic(corpus, examples):
 
 
 def test_length_does_not_separate_buggy_from_clean(examples):
+    python = [e for e in examples if e.language == "python"]
     for unit in ("chars", "lines"):
         auc = M.length_baseline_auc(examples, unit)
+        assert abs(auc - 0.5) < 0.05, (unit, auc)
+        auc = M.length_baseline_auc(python, unit)  # per language too (drift is balanced per language)
         assert abs(auc - 0.5) < 0.05, (unit, auc)
     stats = M.operator_stats(examples)["_all"]
     assert abs(stats["mean_line_delta"]) < 0.05
@@ -278,3 +281,13 @@ def test_every_operator_has_notes():
     for operator in M.OPERATORS:
         assert any(key == operator or key.startswith(operator + "/") for key in TEMPLATES), operator
         assert note_for(operator, {}, rng)  # falls back when fields are missing
+
+
+def test_crlf_line_ends_are_kept():
+    code = "def f(xs):\r\n    total = 0\r\n    for x in xs:\r\n        total += x\r\n    return total * 2\r\n"
+    mutants = M.candidate_mutants("python", code)
+    assert len(mutants) >= 5
+    for group in mutants.values():
+        for mutant in group:
+            assert all(line.endswith("\r") for line in mutant.code.split("\n")[:-1]), mutant.operator
+            assert M.apply_fix(mutant.code, mutant.fix_line, mutant.fix_replacement) == code

@@ -1,7 +1,12 @@
 import pytest
-
 from manyskills.data.records import CorpusFunction
-from manyskills.data.search_pairs import first_sentence, make_search_examples, normalize_code, search_example, split_doc
+from manyskills.data.search_pairs import (
+    first_sentence,
+    make_search_examples,
+    normalize_code,
+    search_example,
+    split_doc,
+)
 
 PY = '''@decorator
 def compute(self, width, height: int = 2, *rest, **kw):

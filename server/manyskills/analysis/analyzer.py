@@ -12,7 +12,7 @@ from manyskills.analysis.embeddings import EmbeddedFunction, EmbeddingIndex
 from manyskills.analysis.findings import Finding, RelatedLocation, clone_finding, function_findings
 from manyskills.index.types import FunctionInfo
 from manyskills.model.engine import PRIORITY_EDIT, CancelToken, ModelEngine
-from manyskills.model.runtime import FunctionAnalysis, FunctionInput
+from manyskills.model.types import FunctionAnalysis, FunctionInput
 from manyskills.settings import Settings
 
 Analyses = dict[str, FunctionAnalysis]  # content hash -> result

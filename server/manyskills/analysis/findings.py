@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from manyskills.index.types import FunctionInfo, Position, Span
-from manyskills.model.runtime import FunctionAnalysis
+from manyskills.model.types import FunctionAnalysis
 from manyskills.settings import Settings
 from manyskills.analysis.suppression import is_suppressed
 

@@ -31,7 +31,7 @@ from manyskills.data.records import (
     write_jsonl,
 )
 
-__all__ = ["build_dataset", "main", "DEFAULT_OUT"]
+__all__ = ["DEFAULT_OUT", "build_dataset", "main"]
 
 log = logging.getLogger("manyskills.data.build")
 
@@ -149,7 +149,7 @@ def build_dataset(
             write_jsonl(out / path, records)
             log.info("%s: %d records in %.0fs", name, len(records), time.time() - t)
             return records
-        except Exception:  # noqa: BLE001 - one stage failing never stops the others
+        except Exception:
             log.exception("stage %s failed", name)
             return None
 

@@ -38,24 +38,24 @@ from manyskills.index.treesitter import parse
 
 __all__ = [
     "FunctionChange",
+    "apply_hunks",
+    "changelog_section",
+    "changes_between_trees",
+    "debian_patch_changes",
     "diff_functions",
     "function_changes",
-    "changes_between_trees",
-    "changelog_section",
+    "mine_changes",
     "note_for",
+    "pair_examples",
     "parse_dep3",
     "parse_patch",
-    "apply_hunks",
-    "debian_patch_changes",
-    "pair_examples",
-    "mine_changes",
 ]
 
 log = logging.getLogger("manyskills.data.changes")
 
 MAX_CHANGED_LINES = 3
-_FIX_WORDS = re.compile(r"\b(fix\w*|bugs?|crash\w*|overflow\w*|leak\w*|wrong|incorrect\w*)\b", re.I)
-_CHANGELOG_FILE = re.compile(r"^(changes|changelog|news|history|release[-_ ]?notes?)(\.[a-z]+)?$", re.I)
+_FIX_WORDS = re.compile(r"\b(fix\w*|bugs?|crash\w*|overflow\w*|leak\w*|wrong|incorrect\w*)\b", re.IGNORECASE)
+_CHANGELOG_FILE = re.compile(r"^(changes|changelog|news|history|release[-_ ]?notes?)(\.[a-z]+)?$", re.IGNORECASE)
 
 
 @dataclass
@@ -344,7 +344,7 @@ def apply_hunks(text: str, hunks: list[Hunk], fuzz: int = 200) -> str | None:
         n = len(h.old_lines)
         want = h.old_start - 1 + offset if n else h.old_start + offset
         found = None
-        for delta in range(0, fuzz + 1):
+        for delta in range(fuzz + 1):
             for pos in ((want + delta,) if delta == 0 else (want + delta, want - delta)):
                 if 0 <= pos <= len(lines) - n and lines[pos:pos + n] == h.old_lines:
                     found = pos
@@ -455,7 +455,7 @@ def mine_changes(cache_dir: str | Path = DEFAULT_CACHE, manifest: dict | None = 
                 found = debian_patch_changes(name, cache / cur["src_dir"])
                 log.info("debian patch changes %s: %d", name, len(found))
                 changes.extend(found)
-        except Exception:  # noqa: BLE001 - one odd project never stops mining
+        except Exception:
             log.exception("change mining failed for %s", name)
     out: list[DefectExample] = []
     seen: set[str] = set()

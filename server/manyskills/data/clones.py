@@ -15,7 +15,9 @@ author's formatting; each step must re-parse without errors (and, for Python, co
 * `loop_form` – Python `for i in range(len(x))` -> `for i, _ in enumerate(x)`; C-family/Go
   counting `for` <-> `init; while (cond) { ...; update; }` where no `continue` or closure can tell;
 * `extract_temp` – `return <expr>` -> `result = <expr>; return result`;
-* `inline_temp` – `t = <expr>; return t` -> `return <expr>`.
+* `inline_temp` – `t = <expr>; return t` -> `return <expr>`;
+* `flip_comparison` – `a < b` -> `b > a` where neither operand calls anything;
+* `increment_form` – statement `i++` <-> `i += 1` (C, Java, JS/TS, Go).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from manyskills.index.treesitter import SyntaxNode
 
 __all__ = ["REWRITES", "apply_rewrite", "make_clone_pairs", "rewrite_function", "similar_length"]
 
-REWRITES = ("rename", "reorder", "loop_form", "extract_temp", "inline_temp")
+REWRITES = ("rename", "reorder", "loop_form", "extract_temp", "inline_temp", "flip_comparison", "increment_form")
 
 # --- renaming ---------------------------------------------------------------------------------------
 
@@ -380,13 +382,14 @@ def _c_for_to_while(f: FunctionSyntax) -> list[tuple[int, int, str]]:
         update_text = f.text(update).strip()
         if "\n" in init_text or "\n" in update_text:
             continue
+        cr = f.cr
         if f.language == "go":
-            header = f"{indent}{init_text}\n{indent}for {cond_text} {{"
+            header = f"{indent}{init_text}{cr}\n{indent}for {cond_text} {{{cr}"
         else:
-            header = f"{indent}{init_text};\n{indent}while ({cond_text}) {{"
+            header = f"{indent}{init_text};{cr}\n{indent}while ({cond_text}) {{{cr}"
         close_line = f.whole_lines(close)[0]
         body_lines = f.lines[lines[0] + 1:close_line]
-        new = "\n".join([header, *body_lines, f"{body_indent}{update_text}{term}", f.lines[close_line]])
+        new = "\n".join([header, *body_lines, f"{body_indent}{update_text}{term}{cr}", f.lines[close_line]])
         start = f.line_starts[lines[0]]
         end = f.line_starts[close_line] + len(f.lines[close_line])
         options.append((start, end, new))
@@ -476,7 +479,7 @@ def _extract_temp(f: FunctionSyntax, rng: random.Random) -> tuple[str, dict] | N
         value_start = f.start(value) - f.line_starts[lines[0]]
         value_end = f.end(value) - f.line_starts[lines[0]]
         returned = line[:value_start] + name + line[value_end:]
-        new = f"{indent}{declaration}\n{returned}"
+        new = f"{indent}{declaration}{f.cr}\n{returned}"
         options.append((f.line_starts[lines[0]], f.line_starts[lines[0]] + len(line), new))
     if not options:
         return None
@@ -551,12 +554,85 @@ def _inline_temp(f: FunctionSyntax, rng: random.Random) -> tuple[str, dict] | No
     return f.code[:start] + new + f.code[end:], {"inlined": True}
 
 
+# --- small expression rewrites ----------------------------------------------------------------------
+
+_FLIPPED = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "==": "==", "!=": "!=", "===": "===", "!==": "!=="}
+_PURE_OPERAND_TYPES = frozenset({"identifier", "attribute", "member_expression", "field_expression",
+                                 "selector_expression", "field_access", "integer", "float", "number", "none",
+                                 "null", "nil", "true", "false", "int_literal", "number_literal",
+                                 "decimal_integer_literal", "integer_literal", "float_literal", "string",
+                                 "string_literal", "interpreted_string_literal", "null_literal", "this", "self"})
+
+
+def _is_constant(node: SyntaxNode) -> bool:
+    return node.type not in ("identifier", "attribute", "member_expression", "field_expression",
+                             "selector_expression", "field_access", "this", "self") \
+        or node.text.isupper()  # MAX_SIZE
+
+
+def _pure_operand(f: FunctionSyntax, node: SyntaxNode) -> bool:
+    return node.type in _PURE_OPERAND_TYPES and "\n" not in f.text(node)
+
+
+def _flip_comparison(f: FunctionSyntax, rng: random.Random) -> tuple[str, dict] | None:
+    """`a < b` -> `b > a` (operands without calls, so evaluation order cannot matter)."""
+    kind = "comparison_operator" if f.language == "python" else f.binary_type()
+    options = []
+    for node in f.typed(kind):
+        parts = f.binary_parts(node)
+        if parts is None or parts[3] not in _FLIPPED:
+            continue
+        left, op_start, op_end, op, right = parts
+        if not (_pure_operand(f, left) and _pure_operand(f, right)) or f.text(left) == f.text(right):
+            continue
+        if _is_constant(right) and not _is_constant(left):
+            continue  # `n <= 1` -> `1 >= n` would read as an artefact
+        start, end = f.span(left)
+        new = f.text(right) + f.code[end:op_start] + _FLIPPED[op] + f.code[op_end:f.start(right)] + f.text(left)
+        options.append((start, f.end(right), new))
+    if not options:
+        return None
+    chosen = rng.sample(options, min(len(options), rng.randint(1, 2)))
+    return _apply_edits(f.code, chosen), {"flipped": len(chosen)}
+
+
+def _increment_form(f: FunctionSyntax, rng: random.Random) -> tuple[str, dict] | None:
+    """`i++;` <-> `i += 1;` as whole statements on an integer-looking variable (not C++, where `it++`
+    may be an iterator without `+=`)."""
+    if f.language not in ("javascript", "typescript", "tsx", "java", "c", "go"):
+        return None
+    options = []
+    for node in f.typed("update_expression", "inc_statement", "dec_statement", "augmented_assignment_expression",
+                        "assignment_expression", "assignment_statement"):
+        statement = node if node.type in ("inc_statement", "dec_statement", "assignment_statement") else node.parent
+        if statement is None or statement.type not in ("expression_statement", "inc_statement", "dec_statement",
+                                                       "assignment_statement"):
+            continue
+        if statement.type == "expression_statement" and len(statement.named_children) != 1:
+            continue
+        text = f.text(node)
+        match = re.fullmatch(r"(\+\+|--)?([A-Za-z_]\w*)(\+\+|--)?", text)
+        if match and bool(match.group(1)) != bool(match.group(3)):
+            op = match.group(1) or match.group(3)
+            options.append((*f.span(node), f"{match.group(2)} {'+' if op == '++' else '-'}= 1"))
+            continue
+        match = re.fullmatch(r"([A-Za-z_]\w*)\s*([-+])=\s*1", text)
+        if match:
+            options.append((*f.span(node), f"{match.group(1)}{match.group(2) * 2}"))
+    if not options:
+        return None
+    start, end, new = rng.choice(options)
+    return f.code[:start] + new + f.code[end:], {"increment": new}
+
+
 _REWRITE_FUNCTIONS: dict[str, Callable[[FunctionSyntax, random.Random], tuple[str, dict] | None]] = {
     "rename": _rename,
     "reorder": _reorder,
     "loop_form": _loop_form,
     "extract_temp": _extract_temp,
     "inline_temp": _inline_temp,
+    "flip_comparison": _flip_comparison,
+    "increment_form": _increment_form,
 }
 
 

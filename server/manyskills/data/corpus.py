@@ -22,13 +22,9 @@ extraction.
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import hashlib
-import io
 import json
 import logging
-import lzma
 import os
 import re
 import shutil
@@ -39,22 +35,22 @@ import tarfile
 import time
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from manyskills.data.denylist import is_denied
 from manyskills.index.languages import language_for_path
 
 __all__ = [
-    "Source",
-    "Project",
     "DEFAULT_CACHE",
     "DEFAULT_SOURCES",
-    "load_sources",
+    "Project",
+    "Source",
     "harvest",
     "iter_projects",
-    "read_manifest",
+    "load_sources",
     "project_files",
+    "read_manifest",
 ]
 
 log = logging.getLogger("manyskills.data.corpus")
@@ -67,7 +63,7 @@ MAX_FILE_BYTES = 300_000
 MAX_TOTAL_BYTES = 600_000_000  # source bytes kept across the whole harvest
 COMMAND_TIMEOUT = 600
 
-_CHANGELOG = re.compile(r"^(changes|changelog|news|history|release[-_ ]?notes?|releases)(\.[a-z]+)?$", re.I)
+_CHANGELOG = re.compile(r"^(changes|changelog|news|history|release[-_ ]?notes?|releases)(\.[a-z]+)?$", re.IGNORECASE)
 # directories never harvested (build output, bundles, vendored code, VCS)
 _SKIP_DIRS = {
     "node_modules", "__pycache__", ".git", ".hg", ".svn", ".tox", ".nox", "site-packages",
@@ -163,9 +159,9 @@ def ensure_deb_src() -> bool:
             return False
         stanzas = []
         for stanza in re.split(r"\n\s*\n", text):
-            if re.search(r"^Types:.*\bdeb\b", stanza, re.M) and "deb-src" not in stanza:
-                stanzas.append(re.sub(r"^Types:.*$", "Types: deb-src", stanza.strip(), flags=re.M))
-        for m in re.finditer(r"^deb\s+(\S+.*)$", text, re.M):
+            if re.search(r"^Types:.*\bdeb\b", stanza, re.MULTILINE) and "deb-src" not in stanza:
+                stanzas.append(re.sub(r"^Types:.*$", "Types: deb-src", stanza.strip(), flags=re.MULTILINE))
+        for m in re.finditer(r"^deb\s+(\S+.*)$", text, re.MULTILINE):
             stanzas.append("deb-src " + m.group(1))
         if not stanzas:
             return False
@@ -250,7 +246,7 @@ def _unpack_archive(archive: Path, out: Path, max_file_bytes: int = MAX_FILE_BYT
     """Unpack the wanted members of one archive into `out`; returns how many were written."""
     n = 0
     lname = archive.name.lower()
-    if lname.endswith(".zip") or lname.endswith(".whl"):
+    if lname.endswith((".zip", ".whl")):
         with zipfile.ZipFile(archive) as zf:
             infos = [i for i in zf.infolist() if not i.is_dir()]
             top = _strip_top([i.filename for i in infos])

@@ -74,13 +74,13 @@ def _basic(name: str) -> str:
 
 def _variants(name: str) -> set[str]:
     """Normalised spellings a name may stand for (distro prefixes/suffixes and versions removed)."""
-    raw = re.sub(r"(?:\.orig)?\.(?:tar\.(?:gz|xz|bz2|zst)|tgz|tbz2?|txz|zip|whl|gem|jar|crate)$", "", name.strip(), flags=re.I)
+    raw = re.sub(r"(?:\.orig)?\.(?:tar\.(?:gz|xz|bz2|zst)|tgz|tbz2?|txz|zip|whl|gem|jar|crate)$", "", name.strip(), flags=re.IGNORECASE)
     base = _basic(raw)
     out = {base, _basic(name)}
     changed = True
     while changed:
         changed = False
-        for v in list(out):
+        for v in sorted(out):  # a snapshot: `out` grows inside the loop
             cands = []
             for p in _PREFIXES:
                 if v.startswith(p) and len(v) > len(p):

@@ -31,16 +31,16 @@ from manyskills.index.types import FunctionInfo
 
 __all__ = [
     "LANGUAGES",
-    "split_for_project",
-    "normalize_whitespace",
-    "code_tokens",
-    "function_code",
-    "file_functions",
-    "extract_functions",
-    "NearDuplicateIndex",
-    "jaccard",
     "ExtractStats",
+    "NearDuplicateIndex",
+    "code_tokens",
+    "extract_functions",
+    "file_functions",
+    "function_code",
+    "jaccard",
     "keep_function",
+    "normalize_whitespace",
+    "split_for_project",
 ]
 
 log = logging.getLogger("manyskills.data.extract")
@@ -108,7 +108,7 @@ class NearDuplicateIndex:
         self.num_perm = num_perm
         self.bands = bands
         self.rows = num_perm // bands
-        self._buckets: list[dict[tuple, list[int]]] = [dict() for _ in range(bands)]
+        self._buckets: list[dict[tuple, list[int]]] = [{} for _ in range(bands)]
         self._sets: list[frozenset[str]] = []
         self._prime = (1 << 61) - 1
         import random

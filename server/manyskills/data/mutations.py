@@ -83,13 +83,15 @@ OPERATORS = (
     # inserting operators (add a plausible but wrong statement)
     "extra_increment",
     "duplicated_statement",
+    "duplicated_assignment",
     "extra_break",
     "reset_in_loop",
     "return_in_loop",
 )
 DELETING_OPERATORS = frozenset({"removed_check", "missing_await", "missing_break"})
 INSERTING_OPERATORS = frozenset(
-    {"extra_increment", "duplicated_statement", "extra_break", "reset_in_loop", "return_in_loop"}
+    {"extra_increment", "duplicated_statement", "duplicated_assignment", "extra_break", "reset_in_loop",
+     "return_in_loop"}
 )
 
 # --- per-language node types ----------------------------------------------------------------------
@@ -301,6 +303,8 @@ class FunctionSyntax:
         self._ascii = tree.source.is_ascii
         self.line_starts = [0] + [i + 1 for i, ch in enumerate(code) if ch == "\n"]
         self.lines = code.split("\n")
+        # "\r" when the code uses CRLF line ends: new lines get the same ending
+        self.cr = "\r" if sum(line.endswith("\r") for line in self.lines) * 2 > len(self.lines) - 1 > 0 else ""
 
         self.nodes: list[SyntaxNode] = []
         self.by_type: dict[str, list[SyntaxNode]] = defaultdict(list)
@@ -999,6 +1003,7 @@ def _bound_edits(f: FunctionSyntax, bound: SyntaxNode, context: SyntaxNode | Non
 
 
 _SIMPLE_OPERANDS = frozenset({"identifier", "call", "call_expression", "attribute", "member_expression",
+                              "pointer_expression",
                               "field_access", "method_invocation", "field_expression", "selector_expression",
                               "subscript", "subscript_expression", "index_expression", "array_access",
                               "parenthesized_expression"})
@@ -1732,7 +1737,7 @@ def _insert_line_before(f: FunctionSyntax, statement: SyntaxNode, text: str) -> 
     if lines is None:
         return None
     indent = f.indent_of_line(lines[0])
-    return f.line_starts[lines[0]], indent + text + "\n"
+    return f.line_starts[lines[0]], indent + text + f.cr + "\n"
 
 
 def _insert_line_after(f: FunctionSyntax, statement: SyntaxNode, text: str, indent: str | None = None
@@ -1742,7 +1747,7 @@ def _insert_line_after(f: FunctionSyntax, statement: SyntaxNode, text: str, inde
         return None
     if indent is None:
         indent = f.indent_of_line(lines[0])
-    return f.line_starts[lines[1] + 1], indent + text + "\n"
+    return f.line_starts[lines[1] + 1], indent + text + f.cr + "\n"
 
 
 def _last_statement_ok(f: FunctionSyntax, block: SyntaxNode) -> SyntaxNode | None:
@@ -1865,6 +1870,48 @@ def _op_duplicated_statement(f: FunctionSyntax) -> Iterator[_Edit]:
             continue
         offset, new = insertion
         yield _Edit("duplicated_statement", offset, offset, new, {"kind": kind, "stmt": _short(line_text.strip())})
+
+
+_PLAIN_ASSIGNMENTS = frozenset({"assignment", "assignment_expression", "assignment_statement"})
+
+
+def _op_duplicated_assignment(f: FunctionSyntax) -> Iterator[_Edit]:
+    """`x = a + b` followed by an inserted copy reading a wrong variable (`x = c + b`): a
+    copy-pasted line that was not fully edited overwrites the value."""
+    _, uses, _, _ = f.variables()
+    use_by_key = {node.key: name for name, nodes in uses.items() for node in nodes}
+    for statement in f.typed("expression_statement", "assignment_statement"):
+        if statement.parent is None or statement.parent.type not in _BLOCKS:
+            continue
+        assign = _unwrap_statement(statement)
+        if assign.type not in _PLAIN_ASSIGNMENTS:
+            continue
+        tokens = [c for c in assign.children if not c.is_named]
+        if [f.text(t) for t in tokens] != ["="]:
+            continue
+        left, right = assign.child_by_field("left"), assign.child_by_field("right")
+        if left is None or right is None:
+            continue
+        lines = f.whole_lines(statement)
+        if lines is None or lines[0] != lines[1]:
+            continue
+        line = f.lines[lines[0]]
+        line_start = f.line_starts[lines[0]]
+        for node in right.walk(named_only=True):
+            name = use_by_key.get(node.key)
+            if name is None or name in _SELF_NAMES or _is_callee(f, node):
+                continue
+            start, end = f.span(node)
+            for other in _nearby_names(f, name, start)[:3]:
+                if other == f.text(left):
+                    continue
+                copy = (line[: start - line_start] + other + line[end - line_start:]).strip()
+                insertion = _insert_line_after(f, statement, copy)
+                if insertion is None:
+                    continue
+                offset, new = insertion
+                yield _Edit("duplicated_assignment", offset, offset, new,
+                            {"target": _short(f.text(left), 30), "good": name, "bad": other, "stmt": _short(copy)})
 
 
 def _op_extra_break(f: FunctionSyntax) -> Iterator[_Edit]:
@@ -2045,6 +2092,7 @@ _OPERATOR_FUNCTIONS: dict[str, Callable[[FunctionSyntax], Iterator[_Edit]]] = {
     "increment_swap": _op_increment_swap,
     "extra_increment": _op_extra_increment,
     "duplicated_statement": _op_duplicated_statement,
+    "duplicated_assignment": _op_duplicated_assignment,
     "extra_break": _op_extra_break,
     "reset_in_loop": _op_reset_in_loop,
     "return_in_loop": _op_return_in_loop,
@@ -2111,7 +2159,8 @@ def candidate_mutants(language: str, code: str, operators: Iterable[str] = OPERA
 
 
 class _Balance:
-    """Running operator counts and buggy-minus-clean length differences."""
+    """Running operator counts (overall) and buggy-minus-clean length drift (per language, so every
+    language's subset stays balanced too)."""
 
     # Drift allowed before an edit that makes it worse is deprioritised; it grows with the number
     # of positives, keeping the mean length difference per example near zero (< 0.01 lines,
@@ -2125,31 +2174,33 @@ class _Balance:
         self.max_share = max_share
         self.counts: Counter[str] = Counter()
         self.total = 0
-        self.chars = 0
-        self.lines = 0
+        self.drift: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # language -> [chars, lines, count]
 
     def allowed(self, operator: str) -> bool:
         return self.counts[operator] + 1 <= max(self.max_share * (self.total + 1), 8)
 
-    def harmful(self, code: str, edit: _Edit) -> int:
+    def harmful(self, language: str, code: str, edit: _Edit) -> int:
         chars, lines = edit.deltas(code)
-        line_tolerance = max(self.LINE_TOLERANCE, self.LINE_TOLERANCE_PER_EXAMPLE * self.total)
-        char_tolerance = max(self.CHAR_TOLERANCE, self.CHAR_TOLERANCE_PER_EXAMPLE * self.total)
+        drift_chars, drift_lines, count = self.drift[language]
+        line_tolerance = max(self.LINE_TOLERANCE, self.LINE_TOLERANCE_PER_EXAMPLE * count)
+        char_tolerance = max(self.CHAR_TOLERANCE, self.CHAR_TOLERANCE_PER_EXAMPLE * count)
         harm = 0
-        if abs(self.lines + lines) > abs(self.lines) and abs(self.lines + lines) > line_tolerance:
+        if abs(drift_lines + lines) > abs(drift_lines) and abs(drift_lines + lines) > line_tolerance:
             harm += 2
-        if abs(self.chars + chars) > abs(self.chars) and abs(self.chars + chars) > char_tolerance:
+        if abs(drift_chars + chars) > abs(drift_chars) and abs(drift_chars + chars) > char_tolerance:
             harm += 1
         return harm
 
-    def record(self, operator: str, original: str, mutant: str, sign: int = 1) -> None:
+    def record(self, language: str, operator: str, original: str, mutant: str, sign: int = 1) -> None:
         self.counts[operator] += sign
         self.total += sign
-        self.chars += sign * (len(mutant) - len(original))
-        self.lines += sign * (mutant.count("\n") - original.count("\n"))
+        drift = self.drift[language]
+        drift[0] += sign * (len(mutant) - len(original))
+        drift[1] += sign * (mutant.count("\n") - original.count("\n"))
+        drift[2] += sign
 
-    def forget(self, operator: str, original: str, mutant: str) -> None:
-        self.record(operator, original, mutant, sign=-1)
+    def forget(self, language: str, operator: str, original: str, mutant: str) -> None:
+        self.record(language, operator, original, mutant, sign=-1)
 
 
 def mutate_function(f: FunctionSyntax, rng: random.Random, balance: _Balance | None = None,
@@ -2165,8 +2216,8 @@ def mutate_function(f: FunctionSyntax, rng: random.Random, balance: _Balance | N
             if operator in used or not balance.allowed(operator):
                 continue
             rng.shuffle(edits)
-            edits.sort(key=lambda e: balance.harmful(f.code, e))  # stable: random among equally good
-            harm = balance.harmful(f.code, edits[0])
+            edits.sort(key=lambda e: balance.harmful(f.language, f.code, e))  # stable: random among ties
+            harm = balance.harmful(f.language, f.code, edits[0])
             ranked.append((harm * 1_000_000 + balance.counts[operator] + rng.random(), operator))
         ranked.sort()
         chosen = None
@@ -2180,7 +2231,7 @@ def mutate_function(f: FunctionSyntax, rng: random.Random, balance: _Balance | N
         if chosen is None:
             break
         used.add(chosen.operator)
-        balance.record(chosen.operator, f.code, chosen.code)
+        balance.record(f.language, chosen.operator, f.code, chosen.code)
         mutants.append(chosen)
     return mutants
 
@@ -2210,7 +2261,7 @@ def make_defect_examples(functions: list[CorpusFunction], seed: int, per_functio
         mutants = mutate_function(f, rng, balance, per_function)
         if mutants and exact and len(mutants) < per_function:
             for mutant in mutants:
-                balance.forget(mutant.operator, function.code, mutant.code)
+                balance.forget(function.language, mutant.operator, function.code, mutant.code)
             mutants = []
         if not mutants:
             continue

@@ -187,6 +187,11 @@ TEMPLATES: dict[str, list[str]] = {
         "This duplicates `{stmt}`; the second copy double-counts.",
         "The statement `{stmt}` is repeated, applying the update twice.",
     ],
+    "duplicated_assignment": [
+        "The extra line `{stmt}` overwrites `{target}` using `{bad}` instead of `{good}`.",
+        "`{stmt}` is a leftover copy of the previous assignment: it recomputes `{target}` from `{bad}` and discards the correct value.",
+        "`{target}` is assigned twice; the second assignment `{stmt}` reads `{bad}` where `{good}` was meant.",
+    ],
     "extra_break": [
         "The `break` here stops `{loop}` at the first element where `{cond}` holds, so later elements are never considered.",
         "`{loop}` exits too early: this `break` after `{cond}` skips the remaining iterations.",

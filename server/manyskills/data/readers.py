@@ -29,12 +29,12 @@ from manyskills.data.records import ClonePair, DefectExample, FlakyExample, Sear
 from manyskills.data.search_pairs import normalize_code
 
 __all__ = [
-    "read_codexglue_defect",
-    "read_bigclonebench",
-    "read_codesearchnet",
-    "read_codereviewer",
-    "read_flakeflagger",
     "READERS",
+    "read_bigclonebench",
+    "read_codereviewer",
+    "read_codesearchnet",
+    "read_codexglue_defect",
+    "read_flakeflagger",
 ]
 
 PathLike = str | os.PathLike[str]
@@ -157,7 +157,7 @@ def _patch_new_side(patch: str) -> tuple[str, list[int]]:
     """(new-side text of a diff hunk, 0-based indices of its added lines)."""
     lines, added = [], []
     for ln in patch.split("\n"):
-        if ln.startswith("@@") or ln.startswith(("+++", "---")) or ln.startswith("\\"):
+        if ln.startswith(("@@", "+++", "---", "\\")):
             continue
         if ln.startswith("+"):
             added.append(len(lines))
@@ -165,7 +165,7 @@ def _patch_new_side(patch: str) -> tuple[str, list[int]]:
         elif ln.startswith("-"):
             continue
         else:
-            lines.append(ln[1:] if ln.startswith(" ") else ln)
+            lines.append(ln.removeprefix(" "))
     while lines and not lines[-1].strip():
         lines.pop()
     return "\n".join(lines), [a for a in added if a < len(lines)]

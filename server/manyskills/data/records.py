@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 __all__ = [
+    "RECORD_TYPES",
+    "ClonePair",
     "CorpusFunction",
     "DefectExample",
-    "SearchExample",
-    "ClonePair",
     "FlakyExample",
-    "RECORD_TYPES",
-    "write_jsonl",
-    "read_jsonl",
+    "SearchExample",
     "iter_jsonl",
+    "read_jsonl",
     "stable_id",
+    "write_jsonl",
 ]
 
 SPLITS = ("train", "valid", "test")
@@ -35,7 +35,7 @@ class _Record:
         return dataclasses.asdict(self)  # type: ignore[call-overload]
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]):  # noqa: ANN206
+    def from_dict(cls, data: dict[str, Any]):
         names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
         return cls(**{k: v for k, v in data.items() if k in names})
 

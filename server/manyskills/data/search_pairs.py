@@ -18,12 +18,12 @@ from manyskills.data.records import CorpusFunction, SearchExample, stable_id
 from manyskills.index.treesitter import SyntaxNode, parse
 
 __all__ = [
-    "make_search_examples",
-    "search_example",
-    "split_doc",
     "clean_doc",
     "first_sentence",
+    "make_search_examples",
     "normalize_code",
+    "search_example",
+    "split_doc",
 ]
 
 log = logging.getLogger("manyskills.data.search_pairs")
@@ -111,7 +111,7 @@ def _python_docstring(code: str) -> tuple[str, str] | None:
     if len(body.named_children) < 2:
         return None  # nothing left once the docstring is gone
     raw = first.named_children[0].text
-    m = re.match(r"^[rRuUbBfF]*('''|\"\"\"|'|\")(.*)\1$", raw, re.S)
+    m = re.match(r"^[rRuUbBfF]*('''|\"\"\"|'|\")(.*)\1$", raw, re.DOTALL)
     doc = m.group(2) if m else raw
     lines = code.split("\n")
     s, e = first.start.line, first.end.line
@@ -287,9 +287,7 @@ def normalize_code(language: str, code: str) -> str:
             edits.append((node.start_offset, node.end_offset, "func"))
         elif t in mapping and not _is_member_name(node):
             rep = mapping[t]
-            if node.type == "shorthand_property_identifier":
-                rep = f"{t}: {rep}"
-            elif node.type == "shorthand_property_identifier_pattern":
+            if node.type in ("shorthand_property_identifier", "shorthand_property_identifier_pattern"):
                 rep = f"{t}: {rep}"
             edits.append((node.start_offset, node.end_offset, rep))
     text = fn.tree.text

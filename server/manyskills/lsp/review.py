@@ -13,7 +13,7 @@ from manyskills.analysis.findings import Finding
 from manyskills.index.functions import DocumentIndex
 from manyskills.lsp.documents import DocumentState
 from manyskills.lsp.server import ManySkillsServer
-from manyskills.model.runtime import FunctionInput, ReviewNote
+from manyskills.model.types import FunctionInput, ReviewNote
 
 
 def find_finding(state: DocumentState, content_hash: str, line_in_function: int, skill: str = "defect") -> Finding | None:

@@ -19,7 +19,7 @@ from manyskills.analysis.analyzer import Analyzer
 from manyskills.analysis.cache import LruCache
 from manyskills.lsp.documents import DocumentStore
 from manyskills.model.engine import EngineStatus, ModelEngine
-from manyskills.model.runtime import LocalRuntime, ReviewNote
+from manyskills.model.types import ReviewNote
 from manyskills.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,8 @@ class ClientFeatures:
 
 def make_loader(settings: Settings):
     def load(progress):
+        from manyskills.model.runtime import LocalRuntime  # torch/transformers load here, off the event loop
+
         return LocalRuntime.load(settings.model, settings.adapter, settings.device, progress)
 
     return load

