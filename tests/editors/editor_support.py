@@ -1,4 +1,4 @@
-"""Shared pieces of the real-editor tests (Neovim, Emacs/eglot): seeded file, README snippets, bounded runs."""
+"""Shared pieces of the real-editor tests (Neovim, Emacs/eglot): seeded file, README snippets, runs."""
 
 from __future__ import annotations
 
@@ -43,7 +43,8 @@ def settings(model_dir: Path) -> dict:
 def readme_snippet(heading: str, language: str) -> str:
     """The first ```language block under the README heading `### heading`."""
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    match = re.search(rf"^### {re.escape(heading)}\s*$.*?^```{language}\n(.*?)^```", text, re.M | re.S)
+    pattern = rf"^### {re.escape(heading)}\s*$.*?^```{language}\n(.*?)^```"
+    match = re.search(pattern, text, re.MULTILINE | re.DOTALL)
     assert match, f"README has no ```{language} block under '### {heading}'"
     return match.group(1)
 

@@ -15,6 +15,7 @@ local config_path = env.MANYSKILLS_NVIM_CONFIG
 local settings = vim.fn.json_decode(env.MANYSKILLS_SETTINGS)
 local timeout = tonumber(env.MANYSKILLS_TIMEOUT_MS or '30000')
 local clock = vim.loop.hrtime
+local get_clients = vim.lsp.get_clients or vim.lsp.get_active_clients -- 0.10 renamed it
 
 local result = { steps = {}, messages = {}, timings_ms = {} }
 if env.MANYSKILLS_NVIM_LOG_LEVEL then
@@ -133,7 +134,8 @@ local function main()
   local actions = request_sync(bufnr, 'textDocument/codeAction', {
     textDocument = { uri = vim.uri_from_bufnr(bufnr) },
     range = { start = { line = line, character = 0 }, ['end'] = { line = line, character = 0 } },
-    context = { diagnostics = vim.lsp.diagnostic.get_line_diagnostics(bufnr, line, {}, client_id) },
+    context = { diagnostics = vim.lsp.diagnostic.get_line_diagnostics
+      and vim.lsp.diagnostic.get_line_diagnostics(bufnr, line, {}, client_id) or {} },
   }) or {}
   result.action_titles = {}
   for _, a in ipairs(actions) do
@@ -200,16 +202,16 @@ local function main()
     result.second_file = {
       start_client_calls = start_calls,
       same_client = client_id == first_client,
-      active_clients = #vim.lsp.get_active_clients(),
+      active_clients = #get_clients(),
       diagnostics = #manyskills_diagnostics(second),
     }
     mark('second_file')
   end
 
-  for _, client in ipairs(vim.lsp.get_active_clients()) do
+  for _, client in ipairs(get_clients()) do
     client.stop()
   end
-  vim.wait(5000, function() return #vim.lsp.get_active_clients() == 0 end, 50)
+  vim.wait(5000, function() return #get_clients() == 0 end, 50)
   mark('stopped')
 end
 

@@ -11,8 +11,16 @@ import shutil
 import subprocess
 
 import pytest
-from editor_support import (CLIENT_WAIT_MS, HERE, SEEDED_FUNCTIONS, editor_env, readme_snippet, run_editor,
-                            seeded_project, settings)
+from editor_support import (
+    CLIENT_WAIT_MS,
+    HERE,
+    SEEDED_FUNCTIONS,
+    editor_env,
+    readme_snippet,
+    run_editor,
+    seeded_project,
+    settings,
+)
 
 __all__ = ["seeded_project"]  # fixture
 
@@ -21,7 +29,8 @@ pytestmark = pytest.mark.skipif(NVIM is None, reason="nvim not installed (apt-ge
 
 
 def nvim_version() -> tuple[int, ...]:
-    first = subprocess.run([NVIM, "--version"], capture_output=True, text=True, timeout=10).stdout.split("\n")[0]
+    out = subprocess.run([NVIM, "--version"], check=False, capture_output=True, text=True, timeout=10).stdout
+    first = out.split("\n")[0]  # "NVIM v0.7.2"
     return tuple(int(p) for p in first.split("v")[-1].split("-")[0].split(".")[:2])
 
 
@@ -33,8 +42,9 @@ def test_neovim_diagnostics_code_actions_and_ignore(seeded_project, tiny_model_d
     result_path = tmp_path / "nvim-result.json"
     second = seeded_project / "other.py"
     second.write_text("def other(a, b):\n    return a - b\n", encoding="utf-8")
-    env = editor_env(tmp_path, MANYSKILLS_RESULT=str(result_path), MANYSKILLS_FILE=str(seeded_project / "example.py"),
-                     MANYSKILLS_NVIM_CONFIG=str(config), MANYSKILLS_SETTINGS=json.dumps(settings(tiny_model_dir)),
+    env = editor_env(tmp_path, MANYSKILLS_RESULT=str(result_path),
+                     MANYSKILLS_FILE=str(seeded_project / "example.py"), MANYSKILLS_NVIM_CONFIG=str(config),
+                     MANYSKILLS_SETTINGS=json.dumps(settings(tiny_model_dir)),
                      MANYSKILLS_TIMEOUT_MS=str(CLIENT_WAIT_MS), MANYSKILLS_EXPECTED_DIAGNOSTICS="2",
                      MANYSKILLS_SECOND_FILE=str(second))
     run = run_editor([NVIM, "--headless", "-u", "NONE", "-i", "NONE", "-n",
@@ -53,7 +63,8 @@ def test_neovim_diagnostics_code_actions_and_ignore(seeded_project, tiny_model_d
     diags = result["diagnostics"]
     assert {d["function"] for d in diags} == SEEDED_FUNCTIONS, why
     for d in diags:
-        assert d["code"] == "defect" and d["message"].startswith(f"Possible defect in `{d['function']}` on this line")
+        assert d["code"] == "defect", why
+        assert d["message"].startswith(f"Possible defect in `{d['function']}` on this line"), why
         assert "score" in d["message"]
 
     titles = result["action_titles"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 
 from lsprotocol import types as lsp
 
@@ -80,6 +82,19 @@ def register(server: ManySkillsServer) -> None:
         from manyskills.lsp.text_sync import reanalyse_all
 
         reanalyse_all(ls)  # documents opened while the configuration was being fetched
+
+    @server.feature(lsp.SHUTDOWN)
+    def shutdown(ls: ManySkillsServer, *_args) -> None:
+        if ls.engine is not None:
+            ls.engine.shutdown()
+
+    @server.feature(lsp.EXIT)
+    def exit_(ls: ManySkillsServer, *_args) -> None:
+        # Exit at once: a model still loading on the worker thread is inside torch's C++ code, and a
+        # normal interpreter teardown under it aborts ("terminate called without an active exception").
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0 if getattr(ls.protocol, "_shutdown", False) else 1)
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(ls: ManySkillsServer, params: lsp.DidChangeConfigurationParams) -> None:

@@ -30,6 +30,7 @@ class ClientFeatures:
     """Client capabilities, resolved once at initialize."""
 
     pull_diagnostics: bool = False
+    diagnostic_refresh: bool = False  # workspace/diagnostic/refresh after model results (pull clients)
     code_action_resolve: bool = False
     work_done_progress: bool = False
     workspace_configuration: bool = False
@@ -43,6 +44,8 @@ class ClientFeatures:
         options = params.initialization_options if isinstance(params.initialization_options, dict) else {}
         return cls(
             pull_diagnostics=bool(text and text.diagnostic),
+            diagnostic_refresh=bool(caps.workspace and caps.workspace.diagnostics
+                                    and caps.workspace.diagnostics.refresh_support),
             code_action_resolve=bool(resolve and "edit" in resolve.properties),
             work_done_progress=bool(caps.window and caps.window.work_done_progress),
             workspace_configuration=bool(caps.workspace and caps.workspace.configuration),

@@ -66,6 +66,8 @@ async def _run(server: ManySkillsServer, state: DocumentState, token: CancelToke
             return
         refresh_from_cache(server, state)
         publish(server, state)
+        if server.client_features.pull_diagnostics and server.client_features.diagnostic_refresh:
+            server.workspace_diagnostic_refresh(None)  # pull clients re-ask now that results are in
     except (Cancelled, asyncio.CancelledError):
         return
     except EngineUnavailable as exc:
