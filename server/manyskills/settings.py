@@ -28,8 +28,8 @@ class SkillToggles:
         return tuple(name for name, on in attrs.asdict(self).items() if on)
 
 
-def _unit_interval(_inst: Any, attribute: attrs.Attribute, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
+def _unit_interval(_inst: Any, attribute: attrs.Attribute, value: float | None) -> None:
+    if value is not None and not 0.0 <= value <= 1.0:
         raise ValueError(f"{attribute.name} must be between 0 and 1, got {value}")
 
 
@@ -46,7 +46,9 @@ def _known_languages(_inst: Any, attribute: attrs.Attribute, value: tuple[str, .
 
 @attrs.frozen
 class Settings:
-    threshold: float = attrs.field(default=0.5, validator=_unit_interval)  # defect + flaky warnings
+    # defect warnings; None = the adapter's calibrated default (manyskills.json "thresholds")
+    threshold: float | None = attrs.field(default=None, validator=_unit_interval)
+    flaky_threshold: float | None = attrs.field(default=None, validator=_unit_interval)  # None = adapter's
     clone_threshold: float = attrs.field(default=0.95, validator=_unit_interval)
     skills: SkillToggles = SkillToggles()
     device: Literal["auto", "cpu", "cuda"] = attrs.field(default="auto", validator=attrs.validators.in_(DEVICES))

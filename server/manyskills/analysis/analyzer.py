@@ -5,6 +5,8 @@ functions -> result cache -> model engine (misses only) -> findings (+ embedding
 from __future__ import annotations
 
 from concurrent.futures import Future
+
+import attrs
 from typing import Sequence
 
 from manyskills.analysis.cache import LruCache
@@ -73,10 +75,24 @@ class Analyzer:
         model_future.add_done_callback(done)
         return result
 
+    def effective(self, settings: Settings) -> Settings:
+        """Fill `None` thresholds with the adapter's calibrated ones (tuned on validation data)."""
+        if settings.threshold is not None and settings.flaky_threshold is not None:
+            return settings
+        backend = self.engine.backend
+        calibrated = backend.manifest.thresholds if backend is not None else {}
+        return attrs.evolve(
+            settings,
+            threshold=settings.threshold if settings.threshold is not None else calibrated.get("defect", 0.5),
+            flaky_threshold=settings.flaky_threshold if settings.flaky_threshold is not None
+            else calibrated.get("flaky", 0.5),
+        )
+
     def findings(self, source: str, functions: Sequence[FunctionInfo], analyses: Analyses, settings: Settings,
                  lines: list[str], comment_prefix: str) -> list[Finding]:
         """Findings for one document/file; also refreshes its entries in the embedding index.
         Functions without a result yet (still queued) contribute nothing."""
+        settings = self.effective(settings)
         found: list[Finding] = []
         embedded: list[EmbeddedFunction] = []
         for function in functions:

@@ -64,7 +64,7 @@ def function_findings(function: FunctionInfo, analysis: FunctionAnalysis, settin
                 span=line_span(lines, line),
                 line_in_function=analysis.bug_line,
             ))
-    if skills.flaky and analysis.flaky_score is not None and analysis.flaky_score >= settings.threshold:
+    if skills.flaky and analysis.flaky_score is not None and analysis.flaky_score >= settings.flaky_threshold:
         line = _name_line(function, lines)
         if not is_suppressed(lines, function, line, "flaky", comment_prefix):
             found.append(Finding(

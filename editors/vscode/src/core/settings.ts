@@ -42,7 +42,8 @@ export const CLIENT_LANGUAGE_IDS = [
 
 /** The settings the server reads (`workspace/configuration` section `manyskills`). */
 export interface ServerSettings {
-  threshold: number;
+  threshold: number | null;
+  flakyThreshold: number | null;
   skills: Record<Skill, boolean>;
   device: Device;
   model: string | null;
@@ -56,7 +57,8 @@ export interface ServerSettings {
 
 /** Mirrors the server's defaults (server/manyskills/settings.py) and package.json. */
 export const DEFAULT_SETTINGS: Readonly<ServerSettings> = Object.freeze({
-  threshold: 0.5,
+  threshold: null,
+  flakyThreshold: null,
   skills: Object.freeze({ defect: true, review: true, clone: true, search: true, flaky: true }),
   device: 'auto',
   model: null,
