@@ -36,6 +36,7 @@ describe('toServerSettings', () => {
   it('passes valid values through', () => {
     const raw = {
       threshold: 0.25,
+      flakyThreshold: 0.6,
       skills: { defect: false, review: true, clone: false, search: true, flaky: false },
       device: 'cuda',
       model: '/models/base',

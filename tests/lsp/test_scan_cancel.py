@@ -1,0 +1,55 @@
+"""A running workspace scan stops when its request is cancelled ($/cancelRequest), within a batch."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import pytest
+import pytest_lsp
+from lsprotocol import types as lsp
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+FUNCTION = "def handler_{i}(items, limit={i}):\n    total = 0\n    for item in items:\n        total += item - limit\n    return total\n\n\n"
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    for f in range(120):
+        (tmp_path / f"module_{f}.py").write_text("".join(FUNCTION.format(i=f * 40 + i) for i in range(40)))
+    return tmp_path
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "manyskills", "serve"]))
+async def client(lsp_client: LanguageClient, tiny_model_dir, workspace):
+    settings = {"model": str(tiny_model_dir), "skills": {"clone": False}}
+    lsp_client.set_configuration(settings, section="manyskills")
+    await lsp_client.initialize_session(lsp.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"), initialization_options=settings,
+        root_uri=workspace.as_uri(), workspace_folders=[lsp.WorkspaceFolder(uri=workspace.as_uri(), name="ws")]))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def stats(client):
+    return await client.workspace_execute_command_async(lsp.ExecuteCommandParams(command="manyskills.stats"))
+
+
+async def test_cancelled_scan_stops_and_server_keeps_working(client: LanguageClient):
+    while (await stats(client))["state"] != "ready":
+        await asyncio.sleep(0.1)
+    scan = asyncio.ensure_future(client.workspace_execute_command_async(
+        lsp.ExecuteCommandParams(command="manyskills.scanWorkspace")))
+    while (await stats(client))["functionsAnalysed"] == 0:
+        await asyncio.sleep(0.05)
+    scan.cancel()  # pygls sends $/cancelRequest for the pending request
+    with pytest.raises(BaseException):
+        await scan
+    await asyncio.sleep(1.0)
+    stopped = (await stats(client))["functionsAnalysed"]
+    await asyncio.sleep(1.0)
+    assert (await stats(client))["functionsAnalysed"] == stopped  # no work continues after the cancel
+    assert stopped < 120 * 40
+    # The server still answers, and a new scan completes.
+    result = await client.workspace_execute_command_async(lsp.ExecuteCommandParams(command="manyskills.scanWorkspace"))
+    assert result["files"] == 120 and result["functions"] == 120 * 40
