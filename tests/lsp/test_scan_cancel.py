@@ -38,13 +38,14 @@ async def stats(client):
 async def test_cancelled_scan_stops_and_server_keeps_working(client: LanguageClient):
     while (await stats(client))["state"] != "ready":
         await asyncio.sleep(0.1)
-    scan = asyncio.ensure_future(client.workspace_execute_command_async(
-        lsp.ExecuteCommandParams(command="manyskills.scanWorkspace")))
+    scan = client.protocol.send_request(lsp.WORKSPACE_EXECUTE_COMMAND,
+                                        lsp.ExecuteCommandParams(command="manyskills.scanWorkspace"))
+    scan_id = next(k for k, v in client.protocol._request_futures.items() if v is scan)
     while (await stats(client))["functionsAnalysed"] == 0:
         await asyncio.sleep(0.05)
-    scan.cancel()  # pygls sends $/cancelRequest for the pending request
-    with pytest.raises(BaseException):
-        await scan
+    client.protocol.notify(lsp.CANCEL_REQUEST, lsp.CancelParams(id=scan_id))
+    with pytest.raises(Exception, match="(?i)cancel"):
+        await asyncio.wait_for(asyncio.wrap_future(scan), 10)  # answered promptly, with RequestCancelled
     await asyncio.sleep(1.0)
     stopped = (await stats(client))["functionsAnalysed"]
     await asyncio.sleep(1.0)

@@ -20,7 +20,8 @@ from manyskills.analysis.scan import scan_files
 from manyskills.lsp.diagnostics import to_diagnostic
 from manyskills.lsp.positions import span_to_range
 from manyskills.lsp.server import ManySkillsServer
-from manyskills.model.engine import Cancelled, CancelToken
+from manyskills.lsp.protocol import release, request_token
+from manyskills.model.engine import Cancelled
 
 log = logging.getLogger(__name__)
 CMD_SCAN = "manyskills.scanWorkspace"
@@ -41,8 +42,8 @@ def _workspace_roots(server: ManySkillsServer) -> list[Path]:
 
 async def scan_workspace(server: ManySkillsServer) -> dict:
     if server.scan_token is not None:
-        server.scan_token.cancel()
-    token = CancelToken()
+        server.scan_token.cancel()  # a newer scan supersedes the running one
+    token = request_token(server)
     server.scan_token = token
     progress_token = None
     if server.client_features.work_done_progress:
@@ -73,6 +74,7 @@ async def scan_workspace(server: ManySkillsServer) -> dict:
             server.work_done_progress.end(progress_token, lsp.WorkDoneProgressEnd(message="cancelled"))
         raise asyncio.CancelledError() from None
     finally:
+        release(server, token)
         if server.scan_token is token:
             server.scan_token = None
     findings = 0

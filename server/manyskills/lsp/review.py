@@ -12,6 +12,7 @@ import asyncio
 from manyskills.analysis.findings import Finding
 from manyskills.index.functions import DocumentIndex
 from manyskills.lsp.documents import DocumentState
+from manyskills.lsp.protocol import release, request_token
 from manyskills.lsp.server import ManySkillsServer
 from manyskills.model.types import FunctionInput, ReviewNote
 
@@ -31,8 +32,12 @@ async def review_for(server: ManySkillsServer, finding: Finding) -> ReviewNote:
     if cached is not None:
         return cached
     function = finding.function
-    note = await asyncio.wrap_future(server.engine.review(
-        FunctionInput(function.language, function.text, function.is_test), finding.line_in_function))
+    token = request_token(server)  # a cancelled hover/resolve drops its generation if not yet started
+    try:
+        note = await asyncio.wrap_future(server.engine.review(
+            FunctionInput(function.language, function.text, function.is_test), finding.line_in_function, token))
+    finally:
+        release(server, token)
     note = ReviewNote(note.note, note.fixed_line if repair_is_valid(finding, note.fixed_line) else None, note.raw)
     server.reviews.put(key, note)
     return note

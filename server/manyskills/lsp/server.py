@@ -64,7 +64,11 @@ def make_loader(settings: Settings):
 
 class ManySkillsServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("manyskills", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        from manyskills.lsp.protocol import ManySkillsProtocol
+
+        super().__init__("manyskills", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+                         protocol_cls=ManySkillsProtocol)
+        self.request_tokens: dict = {}  # request id -> CancelToken of a running long request
         self.settings = Settings()
         self.client_features = ClientFeatures()
         self.documents = DocumentStore()
