@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     reviews = _reviews(engine, results) if args.review and settings.skills.review else {}
     identity = engine.backend.identity
     report = build_report(results, identity, reviews)
-    engine.shutdown()
+    engine.shutdown(wait=30)
     rendered = {"json": lambda: json.dumps(report, indent=2), "sarif": lambda: json.dumps(to_sarif(report), indent=2),
                 "text": lambda: to_text(report)}[args.format]()
     if args.output:

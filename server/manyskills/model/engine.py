@@ -104,11 +104,16 @@ class ModelEngine:
             self._thread = threading.Thread(target=self._worker, name="manyskills-model", daemon=True)
             self._thread.start()
 
-    def shutdown(self) -> None:
+    def shutdown(self, wait: float | None = None) -> None:
+        """Stop the worker; with `wait`, join it so no thread is inside torch when the process exits."""
         with self._cv:
+            for job in self._queue:
+                job.future.cancel()
             self._queue.clear()
             heapq.heappush(self._queue, _Job(-10, -1, _stop_marker, Future()))
             self._cv.notify()
+        if wait is not None and self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(wait)
 
     def reload(self, loader: BackendLoader) -> None:
         """Swap the model (settings changed model/adapter/device) without restarting the server.
