@@ -6,7 +6,6 @@ import asyncio
 import sys
 import time
 
-import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities

@@ -13,20 +13,15 @@ EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    from manyskills.cli import check, info, serve
+    from manyskills.cli import check, info, serve, train
 
-    parser = argparse.ArgumentParser(prog="manyskills", description=__doc__)
+    parser = argparse.ArgumentParser(prog="manyskills", description="ManySkills: local-first AI code analysis (language server, checks, training).")
     parser.add_argument("--version", action="version", version=f"manyskills {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug output to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
     for module in (serve, check, info):
         module.add_parser(sub)
-    try:  # training needs only the same dependencies, but keep the CLI usable if that module is absent
-        from manyskills.cli import train
-
-        train.add_parsers(sub)
-    except ImportError:
-        pass
+    train.add_parsers(sub)  # train, eval, data
     return parser
 
 

@@ -63,9 +63,6 @@ def pick_device(setting: str) -> tuple[str, torch.dtype, str | None]:
 class LocalRuntime:
     """Loads once, then answers batches. Not thread-safe by itself: `ModelEngine` owns it on one thread."""
 
-    token_budget = 4096  # padded tokens per forward batch on CPU
-    max_batch = 16
-
     def __init__(self, base: BaseModelRef, adapter_dir: Path | None, device: str, dtype: torch.dtype,
                  progress: ProgressFn = _noop):
         from transformers import AutoModelForCausalLM, AutoTokenizer
