@@ -49,3 +49,16 @@ def test_query_embedding_and_review_generation(runtime):
     assert query.shape == (1, runtime.manifest.embed_dim)
     note = runtime.review(FunctionInput("python", CODE), 4, max_new_tokens=24)
     assert note.note and isinstance(note.raw, str)
+
+
+def test_shipped_adapter_flags_the_seeded_bug_and_not_its_fix(runtime):
+    """A regression pin for models/default: the example's arithmetic bug is flagged on its line above
+    the calibrated threshold, and the fixed function scores below it."""
+    buggy = ("def restock(stock, item, amount):\n    if amount < 0:\n        raise ValueError(\"amount must be positive\")\n"
+             "    stock[item] = stock.get(item, 0) - amount\n    return stock[item]")
+    fixed = buggy.replace("- amount", "+ amount")
+    assert runtime.identity.adapter_trained
+    threshold = runtime.manifest.thresholds["defect"]
+    bug, fix = runtime.analyse([FunctionInput("python", buggy), FunctionInput("python", fixed)])
+    assert bug.bug_line == 3 and bug.defect_score >= threshold
+    assert fix.defect_score < threshold < bug.defect_score
