@@ -15,7 +15,7 @@ import attrs
 
 from manyskills import __version__
 from manyskills.analysis.findings import Finding
-from manyskills.index.types import Position, Span
+from manyskills.index.types import Span
 from manyskills.settings import ALL_LANGUAGES, Settings, SkillToggles
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -129,14 +129,11 @@ def _range(span: Span) -> dict:
 
 
 def _finding_json(result, finding: Finding, review) -> dict:
-    from manyskills.lsp.review import repair_is_valid
+    from manyskills.analysis.repair import repair_is_valid, repair_span
 
     fix = None
     if review is not None and repair_is_valid(finding, review.fixed_line):
-        line = finding.function.span.start.line + finding.line_in_function
-        end = len(result.lines[line].rstrip("\r"))
-        fix = {"range": _range(Span(Position(line, 0), Position(line, end))),
-               "new_text": review.fixed_line}
+        fix = {"range": _range(repair_span(finding, result.lines)), "new_text": review.fixed_line}
     out = {
         "path": str(result.path),
         "language": result.language,

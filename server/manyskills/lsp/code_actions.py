@@ -15,11 +15,11 @@ import logging
 from lsprotocol import types as lsp
 
 from manyskills.analysis.findings import Finding
+from manyskills.analysis.repair import line_end, repair_span
 from manyskills.analysis.suppression import suppression_comment
 from manyskills.lsp.diagnostics import to_diagnostic
 from manyskills.lsp.documents import DocumentState
-from manyskills.lsp.positions import from_client, to_client
-from manyskills.index.types import Position
+from manyskills.lsp.positions import from_client, span_to_range, to_client
 from manyskills.lsp.review import find_finding, note_markdown, review_for
 from manyskills.lsp.server import ManySkillsServer
 
@@ -35,21 +35,14 @@ def _action_data(state: DocumentState, finding: Finding, action: str) -> dict:
 
 
 def _ignore_edit(server: ManySkillsServer, state: DocumentState, finding: Finding) -> lsp.WorkspaceEdit:
-    lines = state.lines
-    line = finding.span.start.line
-    end = to_client(lines, Position(line, len(lines[line].rstrip("\r"))), server.position_encoding)
+    end = to_client(state.lines, line_end(state.lines, finding.span.start.line), server.position_encoding)
     text = suppression_comment(state.comment_prefix, finding.skill)
     return lsp.WorkspaceEdit(changes={state.uri: [lsp.TextEdit(range=lsp.Range(start=end, end=end), new_text=text)]})
 
 
 def fix_edit(server: ManySkillsServer, state: DocumentState, finding: Finding, fixed_line: str) -> lsp.WorkspaceEdit:
-    lines = state.lines
-    line = finding.function.span.start.line + finding.line_in_function
-    start = lsp.Position(line=line, character=0)
-    end = to_client(lines, Position(line, len(lines[line].rstrip("\r"))), server.position_encoding)
-    return lsp.WorkspaceEdit(
-        changes={state.uri: [lsp.TextEdit(range=lsp.Range(start=start, end=end), new_text=fixed_line)]},
-    )
+    replaced = span_to_range(state.lines, repair_span(finding, state.lines), server.position_encoding)
+    return lsp.WorkspaceEdit(changes={state.uri: [lsp.TextEdit(range=replaced, new_text=fixed_line)]})
 
 
 def actions_for(server: ManySkillsServer, state: DocumentState, finding: Finding) -> list[lsp.CodeAction]:

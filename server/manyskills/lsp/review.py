@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from manyskills.analysis.findings import Finding
-from manyskills.index.functions import DocumentIndex
+from manyskills.analysis.repair import repair_is_valid
 from manyskills.lsp.documents import DocumentState
 from manyskills.lsp.protocol import release, request_token
 from manyskills.lsp.server import ManySkillsServer
@@ -41,19 +41,6 @@ async def review_for(server: ManySkillsServer, finding: Finding) -> ReviewNote:
     note = ReviewNote(note.note, note.fixed_line if repair_is_valid(finding, note.fixed_line) else None, note.raw)
     server.reviews.put(key, note)
     return note
-
-
-def repair_is_valid(finding: Finding, fixed_line: str | None) -> bool:
-    if not fixed_line:
-        return False
-    lines = finding.function.text.split("\n")
-    index = finding.line_in_function
-    if not 0 <= index < len(lines) or lines[index].strip() == fixed_line.strip():
-        return False
-    repaired = "\n".join(lines[:index] + [fixed_line] + lines[index + 1:])
-    before = DocumentIndex(finding.function.language, finding.function.text).has_errors
-    after = DocumentIndex(finding.function.language, repaired).has_errors
-    return before or not after
 
 
 def note_markdown(finding: Finding, note: ReviewNote | None) -> str:

@@ -94,15 +94,14 @@ def jaccard(a: str, b: str) -> float:
 
 # ---------------------------------------------------------------------------------------------- model probes
 def analyse_all(runtime: LocalRuntime, items: list[FunctionInput], batch: int = 16):
-    out = []
+    """Results in input order, computed in length-sorted batches (less padding)."""
     order = sorted(range(len(items)), key=lambda i: len(items[i].text))
     results = [None] * len(items)
     for s in range(0, len(order), batch):
         chunk = order[s:s + batch]
         for i, r in zip(chunk, runtime.analyse([items[i] for i in chunk])):
             results[i] = r
-    out.extend(results)
-    return out
+    return results
 
 
 @torch.inference_mode()
