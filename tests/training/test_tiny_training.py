@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from safetensors.torch import load_file
 
 from manyskills.data.mutations import make_defect_examples
 from manyskills.data.records import CorpusFunction
 from manyskills.model.adapter import AdapterError, Manifest
 from manyskills.model.runtime import FunctionInput, LocalRuntime
+from manyskills.training.examples import load_split
 from manyskills.training.trainer import TrainConfig, run_training
 
 FUNCTIONS = [
@@ -53,7 +55,8 @@ def test_tiny_training_run_produces_a_loadable_adapter(tiny_dataset, tiny_model_
     config = TrainConfig(dataset=str(tiny_dataset), out=str(out), model=str(tiny_model_dir), steps=12,
                          batch_size=4, review_batch_size=2, lora_layers=[2, 3], feature_layer=4, max_tokens=128,
                          warmup=2, checkpoint_every=6, review_share=0.3, review_examples=8,
-                         limits={"defect": 100, "search": 10, "clone": 10, "flaky": 8})
+                         limits={"defect": 100, "search": 10, "clone": 10, "flaky": 8},
+                         activation_cache=str(tmp_path / "activations"))
     run_training(config, progress=lambda msg: None)
     for name in ("adapter_config.json", "adapter_model.safetensors", "heads.safetensors", "manyskills.json"):
         assert (out / name).is_file()
@@ -73,9 +76,36 @@ def test_adapter_for_another_base_is_refused(tiny_dataset, tiny_model_dir, tmp_p
     out = tmp_path / "adapter"
     run_training(TrainConfig(dataset=str(tiny_dataset), out=str(out), model=str(tiny_model_dir), steps=1,
                              batch_size=4, lora_layers=[3], feature_layer=4, skills=["defect"], checkpoint_every=0,
-                             limits={"defect": 10}), progress=lambda msg: None)
+                             limits={"defect": 10}, activation_cache=None), progress=lambda msg: None)
     manifest = json.loads((out / "manyskills.json").read_text())
     manifest["base_sha256"] = "0" * 64
     (out / "manyskills.json").write_text(json.dumps(manifest))
     with pytest.raises(AdapterError, match="trained on base"):
         LocalRuntime.load(str(tiny_model_dir), str(out), "cpu")
+
+
+def test_activation_cache_is_reused_across_runs(tiny_dataset, tiny_model_dir, tmp_path):
+    """A second run with the same recipe computes nothing and reads back the same activations;
+    a run with another recipe (other frozen depth) does not reuse them."""
+    from manyskills.training.trainer import Trainer
+
+    def trainer(first_layer: int) -> Trainer:
+        return Trainer(TrainConfig(dataset=str(tiny_dataset), out=str(tmp_path / "a"), model=str(tiny_model_dir),
+                                   batch_size=4, lora_layers=[first_layer, 3], feature_layer=4, skills=["defect"],
+                                   limits={"defect": 20}, activation_cache=str(tmp_path / "activations")),
+                       progress=lambda msg: None)
+
+    data = load_split(tiny_dataset, "train", {"defect": 20}, 0)
+    first = trainer(2)
+    first.prepare(data)
+    assert first.stats["sequences_cached"] > 0 and first.stats["sequences_reused"] == 0
+    second = trainer(2)
+    second.prepare(data)
+    assert second.stats["sequences_cached"] == 0
+    assert second.stats["sequences_reused"] == first.stats["sequences_cached"]
+    for key, cached in first.cache.items():
+        assert torch.equal(second.cache[key].hidden, cached.hidden)
+        assert second.cache[key].token_line == cached.token_line
+    other = trainer(1)
+    other.prepare(data)
+    assert other.stats["sequences_reused"] == 0 and other.stats["sequences_cached"] > 0

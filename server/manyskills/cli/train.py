@@ -27,6 +27,7 @@ def add_parsers(sub) -> None:
     e.add_argument("--model", default=None)
     e.add_argument("--limits", default=None, help='JSON, e.g. {"defect": 500, "repair": 0}')
     e.add_argument("--no-baselines", action="store_true")
+    e.add_argument("--skills", help="comma-separated subset: defect,search,clone,flaky,repair")
     e.add_argument("--json", dest="json_out", help="write the full report here")
     e.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     e.set_defaults(run=run_eval)
@@ -57,7 +58,8 @@ def run_eval(args: argparse.Namespace) -> int:
 
     limits = json.loads(args.limits) if args.limits else None
     report = evaluate(args.adapter, args.dataset, args.quixbugs, args.model, limits,
-                      with_baselines=not args.no_baselines, device=args.device)
+                      with_baselines=not args.no_baselines, device=args.device,
+                      skills=args.skills.split(",") if args.skills else None)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(report, indent=2))
     print(format_table(report))

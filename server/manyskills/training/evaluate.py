@@ -306,30 +306,38 @@ def repair_metrics(runtime: LocalRuntime, dataset: Path, limit: int, seed: int) 
 
 # ---------------------------------------------------------------------------------------------- driver
 def evaluate(adapter: str | None, dataset: str, quixbugs: str | None, model: str | None = None,
-             limits: dict | None = None, seed: int = 0, with_baselines: bool = True, device: str = "auto") -> dict:
+             limits: dict | None = None, seed: int = 0, with_baselines: bool = True, device: str = "auto",
+             skills: Sequence[str] | None = None) -> dict:
+    """Every skill's metrics, or only `skills` (single-task adapters are evaluated on their own skill)."""
     limits = {"defect": 1000, "search": 500, "clone": 600, "flaky": 600, "repair": 30, "base": 200, **(limits or {})}
+    wanted = set(skills or ("defect", "search", "clone", "flaky", "repair"))
     started = time.perf_counter()
     runtime = LocalRuntime.load(model, adapter, device)
     base = LocalRuntime(runtime.base, None, runtime.device, runtime.dtype) if with_baselines else None
     ds = Path(dataset)
-    valid = heldout_pairs(ds, "valid", limits["defect"], seed)
-    threshold = tune_threshold(runtime, valid) if valid else runtime.manifest.thresholds.get("defect", 0.5)
     report: dict = {"adapter": runtime.identity.adapter_path, "adapter_version": runtime.identity.adapter_version,
                     "device": runtime.identity.device, "dtype": runtime.identity.dtype, "seed": seed,
-                    "defect_threshold_from_validation": threshold}
-    test = heldout_pairs(ds, "test", limits["defect"], seed)
-    if test:
-        report["defect_heldout"] = defect_metrics(runtime, test, threshold, base, limits["base"])
-    if quixbugs and Path(quixbugs).is_file():
-        qb = quixbugs_pairs(Path(quixbugs))
-        report["defect_quixbugs"] = defect_metrics(runtime, qb, threshold, base, len(qb))
-        for lang in sorted({p.language for p in qb}):
-            sub = [p for p in qb if p.language == lang]
-            report[f"defect_quixbugs_{lang}"] = defect_metrics(runtime, sub, threshold, None)
-    report["search"] = search_metrics(runtime, ds, limits["search"], seed, base)
-    report["clone"] = clone_metrics(runtime, ds, limits["clone"], seed, base)
-    report["flaky"] = flaky_metrics(runtime, ds, limits["flaky"], seed)
-    if limits["repair"]:
+                    "max_tokens": runtime.manifest.max_tokens}
+    if "defect" in wanted:
+        valid = heldout_pairs(ds, "valid", limits["defect"], seed)
+        threshold = tune_threshold(runtime, valid) if valid else runtime.manifest.thresholds.get("defect", 0.5)
+        report["defect_threshold_from_validation"] = threshold
+        test = heldout_pairs(ds, "test", limits["defect"], seed)
+        if test:
+            report["defect_heldout"] = defect_metrics(runtime, test, threshold, base, limits["base"])
+        if quixbugs and Path(quixbugs).is_file():
+            qb = quixbugs_pairs(Path(quixbugs))
+            report["defect_quixbugs"] = defect_metrics(runtime, qb, threshold, base, len(qb))
+            for lang in sorted({p.language for p in qb}):
+                sub = [p for p in qb if p.language == lang]
+                report[f"defect_quixbugs_{lang}"] = defect_metrics(runtime, sub, threshold, None)
+    if "search" in wanted:
+        report["search"] = search_metrics(runtime, ds, limits["search"], seed, base)
+    if "clone" in wanted:
+        report["clone"] = clone_metrics(runtime, ds, limits["clone"], seed, base)
+    if "flaky" in wanted:
+        report["flaky"] = flaky_metrics(runtime, ds, limits["flaky"], seed)
+    if "repair" in wanted and limits["repair"]:
         report["repair"] = repair_metrics(runtime, ds, limits["repair"], seed)
     report["seconds"] = round(time.perf_counter() - started, 1)
     return report

@@ -30,6 +30,7 @@ from manyskills.model.base import resolve_base
 from manyskills.model.heads import HeadConfig, SkillHeads
 from manyskills.model.layers import decoder, hidden_after, run_to_logits
 from manyskills.model.runtime import cpu_supports_bf16, encode_function, review_messages
+from manyskills.training.activation_cache import ActivationStore, key_digest, recipe_fingerprint
 from manyskills.training.examples import SkillData, load_split
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class TrainConfig:
     review_examples: int = 600
     seed: int = 0
     checkpoint_every: int = 200
+    activation_cache: str | None = "data-cache/activations"  # None = keep activations in memory only
     device: str = "auto"
     version: str = "0.1.0"
 
@@ -125,8 +127,13 @@ class Trainer:
         ], weight_decay=0.01)
         self.step = 0
         self.cache: dict[tuple, Cached] = {}
-        self.stats = {"tokens_cached": 0, "sequences_cached": 0, "cache_seconds": 0.0, "train_seconds": 0.0,
-                      "sequences_trained": 0, "tokens_trained": 0}
+        self.stats = {"tokens_cached": 0, "sequences_cached": 0, "sequences_reused": 0, "cache_seconds": 0.0,
+                      "train_seconds": 0.0, "sequences_trained": 0, "tokens_trained": 0, "steps_by_skill": {}}
+        self.store = None
+        if config.activation_cache:
+            self.store = ActivationStore(Path(config.activation_cache), recipe_fingerprint(
+                base=self.base.sha256, first_layer=self.first_layer, max_tokens=config.max_tokens,
+                prompts=self.manifest.prompts, amp=str(self.amp_dtype), device=self.device))
 
     # ------------------------------------------------------------------ caching the frozen lower layers
     def _autocast(self):
@@ -150,7 +157,16 @@ class Trainer:
 
     @torch.no_grad()
     def cache_sequences(self, requests: dict[tuple, tuple]) -> None:
-        """requests: key -> (ids, token_line, n_lines, labels). Computes missing entries, length-sorted."""
+        """requests: key -> (ids, token_line, n_lines, labels). Computes missing entries, length-sorted;
+        entries already in the on-disk activation store are reused, new ones are added to it."""
+        stored = self.store.load() if self.store else {}
+        for key, (seq, token_line, n_lines, labels) in requests.items():
+            hit = stored.get(key_digest(key))
+            if key not in self.cache and hit is not None and hit["hidden"].shape[0] == len(seq):
+                self.cache[key] = Cached(hit["hidden"], token_line, n_lines, labels)
+                self.stats["sequences_reused"] += 1
+        if stored:
+            self.progress(f"reused {self.stats['sequences_reused']} cached activations from {self.store.dir}")
         todo = [(k, v) for k, v in requests.items() if k not in self.cache]
         todo.sort(key=lambda kv: len(kv[1][0]))
         started = time.perf_counter()
@@ -183,6 +199,12 @@ class Trainer:
                 rate = self.stats["sequences_cached"] / max(1e-6, time.perf_counter() - started)
                 self.progress(f"cached {self.stats['sequences_cached']}/{len(todo)} sequences ({rate:.1f}/s)")
         self.stats["cache_seconds"] += time.perf_counter() - started
+        if self.store and todo:
+            merged = dict(stored)
+            merged.update({key_digest(k): {"hidden": c.hidden, "token_line": c.token_line, "n_lines": c.n_lines,
+                                           "labels": c.labels} for k, c in self.cache.items()})
+            self.store.save(merged)
+            self.progress(f"activation cache: {len(merged)} sequences in {self.store.dir}")
 
     def prepare(self, data: SkillData) -> dict[str, list]:
         """Encode and cache every training sequence; returns the per-skill example lists."""
@@ -362,6 +384,7 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]], 1.0)
             self.optimizer.step()
             losses[skill].append(float(loss.detach()))
+            self.stats["steps_by_skill"][skill] = self.stats["steps_by_skill"].get(skill, 0) + 1
             self.step += 1
             if self.step % 20 == 0 or self.step == self.config.steps:
                 elapsed = time.perf_counter() - started
