@@ -31,6 +31,7 @@ from manyskills.model.heads import HeadConfig, SkillHeads
 from manyskills.model.layers import decoder, hidden_after, run_to_logits
 from manyskills.model.runtime import cpu_supports_bf16, encode_function, review_messages
 from manyskills.training.activation_cache import ActivationStore, key_digest, recipe_fingerprint
+from manyskills.training.distributed import ProcessGroup
 from manyskills.training.examples import SkillData, load_split
 
 log = logging.getLogger(__name__)
@@ -92,11 +93,17 @@ class Trainer:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.config = config
-        self.progress = progress
+        use_cuda = config.device in ("auto", "cuda") and torch.cuda.is_available()
+        self.group = ProcessGroup.from_env(use_cuda)
+        self.progress = progress if self.group.is_main else (lambda msg: None)
         torch.manual_seed(config.seed)
-        self.rng = random.Random(config.seed)
-        self.device = "cuda" if config.device in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
-        self.amp_dtype = torch.bfloat16 if (self.device == "cuda" or cpu_supports_bf16()) else None
+        self.rng = random.Random(config.seed)  # data preparation: identical on every replica
+        self.device = f"cuda:{self.group.local_rank}" if use_cuda and self.group.distributed else (
+            "cuda" if use_cuda else "cpu")
+        self.device_type = "cuda" if use_cuda else "cpu"
+        if use_cuda:
+            torch.cuda.set_device(self.device)
+        self.amp_dtype = torch.bfloat16 if (use_cuda or cpu_supports_bf16()) else None
         self.base = resolve_base(config.model, lambda m, f=None: progress(m))
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.base.path), local_files_only=True)
         if self.tokenizer.pad_token_id is None:
@@ -133,11 +140,11 @@ class Trainer:
         if config.activation_cache:
             self.store = ActivationStore(Path(config.activation_cache), recipe_fingerprint(
                 base=self.base.sha256, first_layer=self.first_layer, max_tokens=config.max_tokens,
-                prompts=self.manifest.prompts, amp=str(self.amp_dtype), device=self.device))
+                prompts=self.manifest.prompts, amp=str(self.amp_dtype), device=self.device_type))
 
     # ------------------------------------------------------------------ caching the frozen lower layers
     def _autocast(self):
-        return torch.autocast(self.device, dtype=self.amp_dtype, enabled=self.amp_dtype is not None)
+        return torch.autocast(self.device_type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None)
 
     def encode(self, language: str, code: str) -> tuple[list[int], list[int], int]:
         ids, lines, n_lines, _ = encode_function(self.tokenizer, self.manifest, language, code)
@@ -199,7 +206,7 @@ class Trainer:
                 rate = self.stats["sequences_cached"] / max(1e-6, time.perf_counter() - started)
                 self.progress(f"cached {self.stats['sequences_cached']}/{len(todo)} sequences ({rate:.1f}/s)")
         self.stats["cache_seconds"] += time.perf_counter() - started
-        if self.store and todo:
+        if self.store and todo and self.group.is_main:
             merged = dict(stored)
             merged.update({key_digest(k): {"hidden": c.hidden, "token_line": c.token_line, "n_lines": c.n_lines,
                                            "labels": c.labels} for k, c in self.cache.items()})
@@ -250,7 +257,15 @@ class Trainer:
                 requests[("review", item.language, item.code, item.bug_line)] = (ids, [], 1, labels)
                 pools["review"].append(item)
         self.progress(f"caching {len(requests)} sequences through {self.first_layer} frozen layers")
-        self.cache_sequences(requests)
+        if self.group.distributed and self.store:
+            # Rank 0 computes and stores the activations once; the other replicas then read them.
+            if self.group.is_main:
+                self.cache_sequences(requests)
+            self.group.barrier()
+            if not self.group.is_main:
+                self.cache_sequences(requests)
+        else:
+            self.cache_sequences(requests)
         return pools
 
     # ------------------------------------------------------------------ forward through the adapted layers
@@ -350,12 +365,12 @@ class Trainer:
         if skill == "defect":  # whole (buggy, clean) pairs so the ranking loss has both sides
             size = self.config.batch_size // 2
             by_pair = self._pairs.setdefault(skill, _group_pairs(pool))
-            chosen = self.rng.sample(by_pair, min(size, len(by_pair)))
+            chosen = self.batch_rng.sample(by_pair, min(size, len(by_pair)))
             return [item for group in chosen for item in group]
         size = self.config.review_batch_size if skill == "review" else self.config.batch_size
         if skill in ("search", "clone"):
             size = size // 2 if skill == "clone" else size
-        return self.rng.sample(pool, min(size, len(pool)))
+        return self.batch_rng.sample(pool, min(size, len(pool)))
 
     def lr_scale(self) -> float:
         if self.step < self.config.warmup:
@@ -365,6 +380,15 @@ class Trainer:
 
     def train(self, pools: dict[str, list]) -> dict:
         self._pairs: dict[str, list] = {}
+        # Replicas agree on the skill of each step (so the all-reduce mixes like terms) but draw their own
+        # batches; a single process keeps one generator, as before.
+        if self.group.distributed:
+            skill_rng = random.Random(self.config.seed)
+            self.batch_rng = random.Random(self.config.seed * 1_000_003 + self.group.rank + 1)
+        else:
+            skill_rng = self.batch_rng = self.rng
+        trainable = [p for g in self.optimizer.param_groups for p in g["params"]]
+        self.group.broadcast_parameters(trainable)
         weights = self.skill_weights(pools)
         skills = sorted(weights)
         self.progress("skill mix: " + ", ".join(f"{k} {weights[k]:.2f}" for k in skills))
@@ -375,13 +399,14 @@ class Trainer:
         self.heads.train()
         started = time.perf_counter()
         while self.step < self.config.steps:
-            skill = self.rng.choices(skills, [weights[k] for k in skills])[0]
+            skill = skill_rng.choices(skills, [weights[k] for k in skills])[0]
             for group, base_lr in zip(self.optimizer.param_groups, (self.config.lr_lora, self.config.lr_heads)):
                 group["lr"] = base_lr * self.lr_scale()
             loss = fns[skill](self.sample(skill, pools[skill]))
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]], 1.0)
+            self.group.average_gradients(trainable)
+            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             self.optimizer.step()
             losses[skill].append(float(loss.detach()))
             self.stats["steps_by_skill"][skill] = self.stats["steps_by_skill"].get(skill, 0) + 1
@@ -391,9 +416,13 @@ class Trainer:
                 recent = ", ".join(f"{k} {sum(v[-20:]) / max(1, len(v[-20:])):.3f}" for k, v in losses.items() if v)
                 self.progress(f"step {self.step}/{self.config.steps} | loss {recent} | "
                               f"{self.stats['sequences_trained'] / max(elapsed, 1e-6):.1f} seq/s")
-            if self.config.checkpoint_every and self.step % self.config.checkpoint_every == 0:
+            if self.config.checkpoint_every and self.step % self.config.checkpoint_every == 0 and self.group.is_main:
                 self.save(Path(self.config.out), checkpoint=True)
         self.stats["train_seconds"] += time.perf_counter() - started
+        self.stats["replicas"] = self.group.size
+        self.stats["replicas_in_sync"] = self.group.replicas_in_sync(trainable)
+        if not self.stats["replicas_in_sync"]:
+            raise RuntimeError("data-parallel replicas diverged: gradients were not synchronised")
         self.model.eval()
         self.heads.eval()
         return {k: (sum(v[-50:]) / max(1, len(v[-50:]))) for k, v in losses.items()}
@@ -424,12 +453,17 @@ def _group_pairs(pool: list) -> list[list]:
 
 def run_training(config: TrainConfig, progress: Callable[[str], None] = print) -> Path:
     trainer = Trainer(config, progress)
+    progress = trainer.progress  # only the main replica reports
     data = load_split(Path(config.dataset), "train", config.limits, config.seed)
     progress(f"training data: {data.sizes()}")
     pools = trainer.prepare(data)
     progress("pools: " + ", ".join(f"{k} {len(v)}" for k, v in pools.items()))
     final = trainer.train(pools)
+    if not trainer.group.is_main:
+        trainer.group.close()
+        return Path(config.out)
     out = trainer.save(Path(config.out), extra={"final_losses": final,
                                                 "pool_sizes": {k: len(v) for k, v in pools.items()}})
     progress(f"adapter written to {out}")
+    trainer.group.close()
     return out
