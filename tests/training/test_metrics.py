@@ -30,3 +30,25 @@ def test_mrr_and_jaccard():
     assert mrr(q, q) == 1.0
     assert mrr(q, q[[1, 0, 2]]) < 1.0
     assert jaccard("sum the values", "def total(values): return sum(values)") == 2 / 6
+
+
+def test_hard_negatives_pair_each_function_with_its_lexically_nearest_non_clone():
+    from manyskills.training.evaluate import hard_negative_pairs
+    from manyskills.training.examples import CloneItem
+
+    pairs = [
+        CloneItem("python", "def add(a, b): return a + b", "def add(x, y): return x + y", 1),
+        CloneItem("python", "def sub(a, b): return a - b", "def sub(p, q): return p - q", 1),
+        CloneItem("python", "def name(self): return self._name", "def name(self): n = self._name; return n", 1),
+        CloneItem("java", "int add(int a, int b) { return a + b; }", "int add(int x, int y) { return x + y; }", 1),
+        CloneItem("python", "def unrelated(): pass", "def other(): pass", 0),
+    ]
+    negatives = hard_negative_pairs(pairs)
+    assert all(n.label == 0 for n in negatives)
+    by_a = {n.code_a: n.code_b for n in negatives}
+    # add's nearest other clone side is sub's (same shape, fewer distinct tokens than name's); a function is never
+    # paired with its own clone or with another language, so the lone Java function gets no negative.
+    assert by_a["def add(a, b): return a + b"] == "def sub(p, q): return p - q"
+    assert by_a["def sub(a, b): return a - b"] == "def add(x, y): return x + y"
+    assert "int add(int a, int b) { return a + b; }" not in by_a
+    assert len(negatives) == 3
