@@ -172,6 +172,19 @@ def run_checkstyle(codes: list[str], tmp: Path, config: str) -> Verdicts:
     return verdicts_from(files, found)
 
 
+def linter_versions() -> dict[str, str]:
+    import pyflakes
+
+    out = {"pyflakes": pyflakes.__version__}
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    for name, cmd in (("ruff", [ruff, "--version"]), ("checkstyle", ["checkstyle", "--version"])):
+        try:
+            out[name] = subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
+        except OSError:
+            out[name] = "not installed"
+    return out
+
+
 # ---------------------------------------------------------------------------------------------- model methods
 def run_manyskills(runtime, pairs_codes: list[tuple[str, str]], threshold: float) -> Verdicts:
     from manyskills.model.runtime import FunctionInput
@@ -302,8 +315,9 @@ def main() -> int:
 
     from manyskills.model.runtime import LocalRuntime
 
-    results: dict = {"machine": machine_info(), "args": vars(args)}
+    results: dict = {"machine": machine_info(), "args": vars(args), "linters": linter_versions()}
     print(machine_line(results["machine"]), flush=True)
+    print("linters: " + "; ".join(f"{k} {v}" for k, v in results["linters"].items()), flush=True)
     runtime = LocalRuntime.load()
     base = LocalRuntime(runtime.base, None, runtime.device, runtime.dtype)
     threshold = runtime.manifest.thresholds.get("defect", 0.5)
