@@ -119,7 +119,10 @@ def serving_memory(processes: int) -> dict:
             proc = subprocess.Popen([sys.executable, __file__, "--serve-worker"], stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, text=True, env=env)
             procs.append(proc)
-            if proc.stdout.readline().strip() != "ready":
+            for line in proc.stdout:  # anything a library prints before "ready" is skipped
+                if line.strip() == "ready":
+                    break
+            else:
                 raise RuntimeError("serving worker failed to start")
             loads.append(time.perf_counter() - t0)
         memory = [process_memory_mib(p.pid) for p in procs]
