@@ -69,8 +69,13 @@ def process_memory_mib(pid: int) -> dict[str, float]:
 def machine_info() -> dict:
     import torch
 
-    info = {"python": platform.python_version(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-            "cpu_count": os.cpu_count(), "load_average_at_start": os.getloadavg()}
+    info = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "load_average_at_start": os.getloadavg(),
+    }
     try:
         lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
         fields = dict(re.findall(r"^([^:]+):\s+(.*)$", lscpu, re.M))
@@ -90,9 +95,11 @@ def machine_info() -> dict:
 
 def machine_line(info: dict) -> str:
     load = ", ".join(f"{x:.2f}" for x in info.get("load_average_at_start", ()))
-    return (f"machine: {info.get('cpu_model', '?')}, {info.get('cores', '?')} cores, {info.get('memory_gib', '?')} GiB, "
-            f"torch {info['torch']} ({info['torch_threads']} threads), load average at start {load}"
-            + (f", GPU {info['cuda_device']}" if "cuda_device" in info else ""))
+    return (
+        f"machine: {info.get('cpu_model', '?')}, {info.get('cores', '?')} cores, {info.get('memory_gib', '?')} GiB, "
+        f"torch {info['torch']} ({info['torch_threads']} threads), load average at start {load}"
+        + (f", GPU {info['cuda_device']}" if "cuda_device" in info else "")
+    )
 
 
 def write_json(path: str | Path | None, data: dict) -> None:
@@ -133,6 +140,10 @@ def cold_load_seconds() -> float:
             os.symlink(wheel, downloads / wheel.name)
         env = {**os.environ, "MANYSKILLS_CACHE_DIR": tmp, "PYTHONPATH": str(ROOT / "server")}
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "from manyskills.model.runtime import LocalRuntime; LocalRuntime.load()"],
-                       env=env, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-c", "from manyskills.model.runtime import LocalRuntime; LocalRuntime.load()"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         return time.perf_counter() - start

@@ -28,8 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, function_of, machine_info, machine_line, median_time, process_memory_mib, write_json  # noqa: E402
 
 # Which stored head tensors each skill needs (heads.safetensors prefixes). `norm` is the shared input norm.
-SKILL_HEADS = {"defect": ["norm", "token_bug", "no_bug"], "flaky": ["norm", "flaky"], "clone": ["norm", "embed"],
-               "search": ["norm", "embed"], "review": []}
+SKILL_HEADS = {
+    "defect": ["norm", "token_bug", "no_bug"],
+    "flaky": ["norm", "flaky"],
+    "clone": ["norm", "embed"],
+    "search": ["norm", "embed"],
+    "review": [],
+}
 CLASSIFIER_SKILLS = ["defect", "flaky", "clone", "search"]
 
 
@@ -42,8 +47,9 @@ def tensor_bytes(path: Path) -> dict[str, int]:
     with safe_open(str(path), "pt") as handle:
         for key in handle.keys():
             tensor = handle.get_slice(key)
-            out[key.split(".")[0]] = out.get(key.split(".")[0], 0) + \
-                math.prod(tensor.get_shape()) * sizes[tensor.get_dtype()]
+            out[key.split(".")[0]] = (
+                out.get(key.split(".")[0], 0) + math.prod(tensor.get_shape()) * sizes[tensor.get_dtype()]
+            )
     return out
 
 
@@ -71,7 +77,6 @@ def storage(adapter_dir: Path) -> dict:
 
 def compute(repeats: int) -> dict:
     import torch
-
     from manyskills.model.runtime import LocalRuntime
 
     runtime = LocalRuntime.load(device_setting="cpu")
@@ -94,9 +99,14 @@ def compute(repeats: int) -> dict:
     shared()
     one = median_time(shared, repeats)
     many = median_time(per_skill, repeats)
-    return {"functions": len(batch), "dtype": runtime.identity.dtype, "skills": CLASSIFIER_SKILLS,
-            "shared_ms_per_function": 1000 * one / len(batch), "per_skill_ms_per_function": 1000 * many / len(batch),
-            "ratio": many / one}
+    return {
+        "functions": len(batch),
+        "dtype": runtime.identity.dtype,
+        "skills": CLASSIFIER_SKILLS,
+        "shared_ms_per_function": 1000 * one / len(batch),
+        "per_skill_ms_per_function": 1000 * many / len(batch),
+        "ratio": many / one,
+    }
 
 
 # ---------------------------------------------------------------------------------------------- RSS of N
@@ -116,8 +126,13 @@ def serving_memory(processes: int) -> dict:
     try:
         for _ in range(processes):  # one at a time: loads do not compete for the 2 cores
             t0 = time.perf_counter()
-            proc = subprocess.Popen([sys.executable, __file__, "--serve-worker"], stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, text=True, env=env)
+            proc = subprocess.Popen(
+                [sys.executable, __file__, "--serve-worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
             procs.append(proc)
             for line in proc.stdout:  # anything a library prints before "ready" is skipped
                 if line.strip() == "ready":
@@ -134,8 +149,13 @@ def serving_memory(processes: int) -> dict:
             except OSError:
                 pass
             proc.wait(timeout=60)
-    return {"processes": processes, "per_process": memory, "load_s": loads,
-            "rss_sum_mib": sum(m["rss"] for m in memory), "pss_sum_mib": sum(m.get("pss", m["rss"]) for m in memory)}
+    return {
+        "processes": processes,
+        "per_process": memory,
+        "load_s": loads,
+        "rss_sum_mib": sum(m["rss"] for m in memory),
+        "pss_sum_mib": sum(m.get("pss", m["rss"]) for m in memory),
+    }
 
 
 def main() -> int:
@@ -159,26 +179,40 @@ def main() -> int:
     results["storage"] = storage(shipped_adapter_dir())
     one = serving_memory(1)
     many = serving_memory(args.processes)
-    results["memory"] = {"one": one, "many": many, "rss_ratio": many["rss_sum_mib"] / one["rss_sum_mib"],
-                         "pss_ratio": many["pss_sum_mib"] / one["pss_sum_mib"]}
+    results["memory"] = {
+        "one": one,
+        "many": many,
+        "rss_ratio": many["rss_sum_mib"] / one["rss_sum_mib"],
+        "pss_ratio": many["pss_sum_mib"] / one["pss_sum_mib"],
+    }
 
     c, s, m = results["compute"], results["storage"], results["memory"]
     mb = 1e6
-    print(f"compute per function, {len(c['skills'])} classifier skills ({', '.join(c['skills'])}), batch of "
-          f"{c['functions']}, {c['dtype']}:")
-    print(f"  one shared pass {c['shared_ms_per_function']:.1f} ms vs one pass per skill "
-          f"{c['per_skill_ms_per_function']:.1f} ms ({c['ratio']:.2f}x)")
+    print(
+        f"compute per function, {len(c['skills'])} classifier skills ({', '.join(c['skills'])}), batch of "
+        f"{c['functions']}, {c['dtype']}:"
+    )
+    print(
+        f"  one shared pass {c['shared_ms_per_function']:.1f} ms vs one pass per skill "
+        f"{c['per_skill_ms_per_function']:.1f} ms ({c['ratio']:.2f}x)"
+    )
     print(f"storage for {len(s['skills'])} skills ({', '.join(s['skills'])}):")
     print(f"  one multi-task adapter (LoRA + all heads)   {s['multi_task_adapter_bytes'] / mb:8.1f} MB")
-    print(f"  one adapter per skill (LoRA + its head)     {s['per_skill_adapters_bytes'] / mb:8.1f} MB "
-          f"({s['per_skill_adapters_bytes'] / s['multi_task_adapter_bytes']:.1f}x)")
-    print(f"  full fine-tuned copies (base + head each)   {s['full_finetuned_copies_bytes'] / mb:8.1f} MB "
-          f"({s['full_finetuned_copies_bytes'] / s['multi_task_adapter_bytes']:.0f}x; base {s['base_bytes'] / mb:.0f} MB"
-          f" shared by the adapters)")
+    print(
+        f"  one adapter per skill (LoRA + its head)     {s['per_skill_adapters_bytes'] / mb:8.1f} MB "
+        f"({s['per_skill_adapters_bytes'] / s['multi_task_adapter_bytes']:.1f}x)"
+    )
+    print(
+        f"  full fine-tuned copies (base + head each)   {s['full_finetuned_copies_bytes'] / mb:8.1f} MB "
+        f"({s['full_finetuned_copies_bytes'] / s['multi_task_adapter_bytes']:.0f}x; base {s['base_bytes'] / mb:.0f} MB"
+        f" shared by the adapters)"
+    )
     print("serving memory (each process: runtime loaded + one batch analysed):")
     print(f"  1 process, all skills: RSS {one['rss_sum_mib']:.0f} MiB, PSS {one['pss_sum_mib']:.0f} MiB")
-    print(f"  {many['processes']} processes, one per skill: RSS {many['rss_sum_mib']:.0f} MiB, "
-          f"PSS {many['pss_sum_mib']:.0f} MiB ({m['rss_ratio']:.1f}x / {m['pss_ratio']:.1f}x)")
+    print(
+        f"  {many['processes']} processes, one per skill: RSS {many['rss_sum_mib']:.0f} MiB, "
+        f"PSS {many['pss_sum_mib']:.0f} MiB ({m['rss_ratio']:.1f}x / {m['pss_ratio']:.1f}x)"
+    )
     write_json(args.json, results)
     return 0
 

@@ -22,7 +22,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import ROOT, machine_info, machine_line, percentile, write_json  # noqa: E402
-
 from lsprotocol import types as lsp
 from pytest_lsp import client_capabilities
 from pytest_lsp.client import make_test_lsp_client
@@ -50,8 +49,11 @@ def make_file(lines: int, tag: str = "handler") -> str:
 
 async def open_and_wait(client, uri: str, text: str, n_functions: int) -> float:
     t0 = time.perf_counter()
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
-        uri=uri, language_id="python", version=1, text=text)))
+    client.text_document_did_open(
+        lsp.DidOpenTextDocumentParams(
+            text_document=lsp.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)
+        )
+    )
     while len([d for d in client.diagnostics.get(uri, []) if d.source == "manyskills"]) < n_functions:
         await asyncio.sleep(0.02)
     return time.perf_counter() - t0
@@ -66,12 +68,15 @@ async def run(args) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "server")}  # this checkout's server, not an installed one
     await client.start_io(sys.executable, "-m", "manyskills", "serve", env=env)
     started = time.perf_counter()
-    await client.initialize_session(lsp.InitializeParams(capabilities=client_capabilities("neovim"),
-                                                         initialization_options=settings))
+    await client.initialize_session(
+        lsp.InitializeParams(capabilities=client_capabilities("neovim"), initialization_options=settings)
+    )
     result = {"initialize_s": time.perf_counter() - started}
 
     async def stats():
-        return await client.workspace_execute_command_async(lsp.ExecuteCommandParams(command="manyskills.stats"))
+        return await client.workspace_execute_command_async(
+            lsp.ExecuteCommandParams(command="manyskills.stats")
+        )
 
     while (await stats())["state"] != "ready":
         await asyncio.sleep(0.1)
@@ -88,10 +93,16 @@ async def run(args) -> dict:
         uri = f"file:///tmp/manyskills-bench/file_{size}.py"
         seconds = await open_and_wait(client, uri, text, n_functions)
         after = await stats()
-        result["open"][size] = {"lines": text.count("\n"), "functions": n_functions, "open_to_diagnostics_s": seconds,
-                                "tokens": after["tokensAnalysed"] - before["tokensAnalysed"],
-                                "functions_per_s": n_functions / seconds}
-        print(f"  didOpen -> diagnostics, {size} lines / {n_functions} functions: {seconds:.1f} s", flush=True)
+        result["open"][size] = {
+            "lines": text.count("\n"),
+            "functions": n_functions,
+            "open_to_diagnostics_s": seconds,
+            "tokens": after["tokensAnalysed"] - before["tokensAnalysed"],
+            "functions_per_s": n_functions / seconds,
+        }
+        print(
+            f"  didOpen -> diagnostics, {size} lines / {n_functions} functions: {seconds:.1f} s", flush=True
+        )
         if size == args.lines:
             await edits(client, stats, uri, text, n_functions, args, result)
     await client.shutdown_session()
@@ -117,14 +128,24 @@ async def edits(client, stats, uri: str, text: str, n_functions: int, args, resu
         lines[line_no] = new_text
         client.diagnostics[uri] = []
         t0 = time.perf_counter()
-        client.text_document_did_change(lsp.DidChangeTextDocumentParams(
-            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
-            content_changes=[lsp.TextDocumentContentChangePartial(
-                range=lsp.Range(start=lsp.Position(line_no, 0), end=lsp.Position(line_no, len(old))), text=new_text)]))
+        client.text_document_did_change(
+            lsp.DidChangeTextDocumentParams(
+                text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[
+                    lsp.TextDocumentContentChangePartial(
+                        range=lsp.Range(start=lsp.Position(line_no, 0), end=lsp.Position(line_no, len(old))),
+                        text=new_text,
+                    )
+                ],
+            )
+        )
         while True:
             s = await stats()
-            if s["functionsAnalysed"] > before["functionsAnalysed"] and s["queue"] == 0 and \
-                    len(client.diagnostics.get(uri, [])) >= n_functions:
+            if (
+                s["functionsAnalysed"] > before["functionsAnalysed"]
+                and s["queue"] == 0
+                and len(client.diagnostics.get(uri, [])) >= n_functions
+            ):
                 break
             await asyncio.sleep(0.01)
         edit_times.append(time.perf_counter() - t0)
@@ -138,7 +159,9 @@ async def edits(client, stats, uri: str, text: str, n_functions: int, args, resu
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="200,2000,10000", help="file sizes (lines) for didOpen -> diagnostics")
+    parser.add_argument(
+        "--sizes", default="200,2000,10000", help="file sizes (lines) for didOpen -> diagnostics"
+    )
     parser.add_argument("--lines", type=int, default=2000, help="size of the file that is edited")
     parser.add_argument("--edits", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="sizes 200,2000 and 20 edits")
@@ -151,16 +174,24 @@ def main() -> int:
     print(machine_line(info))
     result = asyncio.run(run(args))
     result["machine"] = info
-    print(f"initialize answered in {result['initialize_s']:.2f} s; model ready after {result['model_ready_s']:.1f} s")
+    print(
+        f"initialize answered in {result['initialize_s']:.2f} s; model ready after {result['model_ready_s']:.1f} s"
+    )
     print("  lines  functions  didOpen->diagnostics s  functions/s  tokens")
     for size, row in result["open"].items():
-        print(f"  {row['lines']:5d}  {row['functions']:9d}  {row['open_to_diagnostics_s']:22.1f}  "
-              f"{row['functions_per_s']:11.1f}  {row['tokens']:6d}")
-    print(f"edit inside one function -> diagnostics (debounce {args.debounce} ms): p50 "
-          f"{result['edit_to_diagnostics_p50_s']:.2f} s, p95 {result['edit_to_diagnostics_p95_s']:.2f} s "
-          f"over {args.edits} edits")
-    print(f"model tokens per edit {result['tokens_per_edit']:.0f} vs whole file {result['tokens_full_file']} "
-          f"({100 * result['edit_vs_full_token_ratio']:.1f}%)")
+        print(
+            f"  {row['lines']:5d}  {row['functions']:9d}  {row['open_to_diagnostics_s']:22.1f}  "
+            f"{row['functions_per_s']:11.1f}  {row['tokens']:6d}"
+        )
+    print(
+        f"edit inside one function -> diagnostics (debounce {args.debounce} ms): p50 "
+        f"{result['edit_to_diagnostics_p50_s']:.2f} s, p95 {result['edit_to_diagnostics_p95_s']:.2f} s "
+        f"over {args.edits} edits"
+    )
+    print(
+        f"model tokens per edit {result['tokens_per_edit']:.0f} vs whole file {result['tokens_full_file']} "
+        f"({100 * result['edit_vs_full_token_ratio']:.1f}%)"
+    )
     write_json(args.json, result)
     return 0
 

@@ -41,7 +41,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import ROOT, machine_info, machine_line, write_json  # noqa: E402
-
 from manyskills.training.evaluate import (  # noqa: E402
     PairEval,
     analyse_all,
@@ -53,15 +52,29 @@ from manyskills.training.evaluate import (  # noqa: E402
 )
 
 # Checkstyle checks that point at likely bugs rather than style (its "coding" group, 8.36).
-CHECKSTYLE_BUG_CHECKS = ["EmptyStatement", "EqualsHashCode", "CovariantEquals", "FallThrough", "InnerAssignment",
-                         "MissingSwitchDefault", "ModifiedControlVariable", "SimplifyBooleanExpression",
-                         "SimplifyBooleanReturn", "StringLiteralEquality", "EmptyBlock", "DefaultComesLast",
-                         "NoFinalizer", "ParameterAssignment", "EqualsAvoidNull"]
+CHECKSTYLE_BUG_CHECKS = [
+    "EmptyStatement",
+    "EqualsHashCode",
+    "CovariantEquals",
+    "FallThrough",
+    "InnerAssignment",
+    "MissingSwitchDefault",
+    "ModifiedControlVariable",
+    "SimplifyBooleanExpression",
+    "SimplifyBooleanReturn",
+    "StringLiteralEquality",
+    "EmptyBlock",
+    "DefaultComesLast",
+    "NoFinalizer",
+    "ParameterAssignment",
+    "EqualsAvoidNull",
+]
 
 
 @dataclass
 class Verdicts:
     """One method's output on a list of functions (same order as the pairs)."""
+
     scores: list[float]
     flags: list[bool] | None = None  # None: no default threshold (ranking score only)
     lines: list[int | None] | None = None  # None: no localisation; entry None: nothing flagged
@@ -93,11 +106,16 @@ def write_functions(tmp: Path, codes: list[str], language: str) -> list[tuple[Pa
     return out
 
 
-def verdicts_from(files: list[tuple[Path, int, int]], warnings_by_file: dict[str, list[tuple[int, str]]]) -> Verdicts:
+def verdicts_from(
+    files: list[tuple[Path, int, int]], warnings_by_file: dict[str, list[tuple[int, str]]]
+) -> Verdicts:
     scores, flags, lines, counts, rules = [], [], [], [], {}
     for path, offset, n_lines in files:
-        inside = sorted((line - 1 - offset, rule) for line, rule in warnings_by_file.get(path.name, [])
-                        if 0 <= line - 1 - offset < n_lines)
+        inside = sorted(
+            (line - 1 - offset, rule)
+            for line, rule in warnings_by_file.get(path.name, [])
+            if 0 <= line - 1 - offset < n_lines
+        )
         for _, rule in inside:
             rules[rule] = rules.get(rule, 0) + 1
         scores.append(float(len(inside)))
@@ -137,21 +155,28 @@ def run_pyflakes(codes: list[str], tmp: Path) -> Verdicts:
 def run_ruff(codes: list[str], tmp: Path, extra: list[str]) -> Verdicts:
     files = write_functions(tmp, codes, "python")
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
-    proc = subprocess.run([ruff, "check", "--isolated", "--no-cache", "--output-format", "json", *extra, str(tmp)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [ruff, "check", "--isolated", "--no-cache", "--output-format", "json", *extra, str(tmp)],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"ruff failed: {proc.stderr[-2000:]}")
     found: dict[str, list[tuple[int, str]]] = {}
     for item in json.loads(proc.stdout or "[]"):
-        found.setdefault(Path(item["filename"]).name, []).append((item["location"]["row"], item["code"] or "syntax"))
+        found.setdefault(Path(item["filename"]).name, []).append(
+            (item["location"]["row"], item["code"] or "syntax")
+        )
     return verdicts_from(files, found)
 
 
 def checkstyle_config(checks: list[str]) -> str:
     modules = "\n".join(f'    <module name="{c}"/>' for c in checks)
-    return ('<?xml version="1.0"?>\n<!DOCTYPE module PUBLIC "-//Checkstyle//DTD Checkstyle Configuration 1.3//EN"'
-            ' "https://checkstyle.org/dtds/configuration_1_3.dtd">\n'
-            f'<module name="Checker">\n  <module name="TreeWalker">\n{modules}\n  </module>\n</module>\n')
+    return (
+        '<?xml version="1.0"?>\n<!DOCTYPE module PUBLIC "-//Checkstyle//DTD Checkstyle Configuration 1.3//EN"'
+        ' "https://checkstyle.org/dtds/configuration_1_3.dtd">\n'
+        f'<module name="Checker">\n  <module name="TreeWalker">\n{modules}\n  </module>\n</module>\n'
+    )
 
 
 def run_checkstyle(codes: list[str], tmp: Path, config: str) -> Verdicts:
@@ -160,8 +185,11 @@ def run_checkstyle(codes: list[str], tmp: Path, config: str) -> Verdicts:
         (tmp / "checks.xml").write_text(config)
         config = str(tmp / "checks.xml")
     out = tmp / "out.xml"
-    proc = subprocess.run(["checkstyle", "-c", config, "-f", "xml", "-o", str(out), *[str(p) for p, _, _ in files]],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["checkstyle", "-c", config, "-f", "xml", "-o", str(out), *[str(p) for p, _, _ in files]],
+        capture_output=True,
+        text=True,
+    )
     if not out.exists():
         raise RuntimeError(f"checkstyle failed: {proc.stdout[-1000:]} {proc.stderr[-2000:]}")
     found: dict[str, list[tuple[int, str]]] = {}
@@ -191,8 +219,12 @@ def run_manyskills(runtime, pairs_codes: list[tuple[str, str]], threshold: float
 
     results = analyse_all(runtime, [FunctionInput(lang, code) for lang, code in pairs_codes])
     flags = [r.defect_score >= threshold for r in results]
-    return Verdicts([r.defect_score for r in results], flags,
-                    [r.bug_line if f else None for r, f in zip(results, flags)], [int(f) for f in flags])
+    return Verdicts(
+        [r.defect_score for r in results],
+        flags,
+        [r.bug_line if f else None for r, f in zip(results, flags)],
+        [int(f) for f in flags],
+    )
 
 
 def run_naturalness(base, pairs_codes: list[tuple[str, str]]) -> Verdicts:
@@ -212,10 +244,17 @@ def run_prompted(base, pairs_codes: list[tuple[str, str]]) -> Verdicts:
     scores = []
     with torch.inference_mode():
         for lang, code in pairs_codes:
-            messages = [{"role": "system", "content": "You are a careful code reviewer."},
-                        {"role": "user", "content": f"Does this {lang} function contain a bug? Answer Yes or No.\n"
-                                                    f"```\n{code}\n```"}]
-            ids = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=False)
+            messages = [
+                {"role": "system", "content": "You are a careful code reviewer."},
+                {
+                    "role": "user",
+                    "content": f"Does this {lang} function contain a bug? Answer Yes or No.\n"
+                    f"```\n{code}\n```",
+                },
+            ]
+            ids = tok.apply_chat_template(
+                messages, add_generation_prompt=True, tokenize=True, return_dict=False
+            )
             if isinstance(ids, dict) or hasattr(ids, "input_ids"):
                 ids = ids["input_ids"]
             x = torch.tensor([ids[-1024:]], device=base.device)
@@ -235,7 +274,9 @@ def metrics(pairs: list[PairEval], buggy: Verdicts, clean: Verdicts) -> dict:
         out["clean_flagged"] = sum(clean.flags) / n
         out["false_warnings_per_kloc"] = 1000 * sum(clean.warnings) / clean_lines
     if buggy.lines is not None:
-        out["line_top1"] = sum(line is not None and line in p.bug_lines for line, p in zip(buggy.lines, pairs)) / n
+        out["line_top1"] = (
+            sum(line is not None and line in p.bug_lines for line, p in zip(buggy.lines, pairs)) / n
+        )
     if buggy.rules or clean.rules:
         out["rules_on_buggy"] = dict(sorted(buggy.rules.items(), key=lambda kv: -kv[1]))
         out["rules_on_clean"] = dict(sorted(clean.rules.items(), key=lambda kv: -kv[1]))
@@ -245,11 +286,18 @@ def metrics(pairs: list[PairEval], buggy: Verdicts, clean: Verdicts) -> dict:
 def trivial_baselines(pairs: list[PairEval]) -> dict[str, dict]:
     n = len(pairs)
     return {
-        "length-only": {"n": n, "pairwise": pairwise([-len(p.buggy) for p in pairs], [-len(p.clean) for p in pairs])},
-        "most-operators line": {"n": n, "line_top1": sum(most_operators_line(p.buggy) in p.bug_lines
-                                                         for p in pairs) / n},
-        "random line": {"n": n, "line_top1": sum(len(set(p.bug_lines)) / (p.buggy.count("\n") + 1)
-                                                 for p in pairs) / n},
+        "length-only": {
+            "n": n,
+            "pairwise": pairwise([-len(p.buggy) for p in pairs], [-len(p.clean) for p in pairs]),
+        },
+        "most-operators line": {
+            "n": n,
+            "line_top1": sum(most_operators_line(p.buggy) in p.bug_lines for p in pairs) / n,
+        },
+        "random line": {
+            "n": n,
+            "line_top1": sum(len(set(p.bug_lines)) / (p.buggy.count("\n") + 1) for p in pairs) / n,
+        },
     }
 
 
@@ -259,24 +307,37 @@ def evaluate_set(name: str, pairs: list[PairEval], runtime, base, threshold: flo
     clean = [(p.language, p.clean) for p in pairs]
     rows: dict[str, dict] = {}
     t0 = time.perf_counter()
-    rows["ManySkills"] = metrics(pairs, run_manyskills(runtime, buggy, threshold), run_manyskills(runtime, clean, threshold))
+    rows["ManySkills"] = metrics(
+        pairs, run_manyskills(runtime, buggy, threshold), run_manyskills(runtime, clean, threshold)
+    )
     rows["ManySkills"]["seconds"] = time.perf_counter() - t0
     sub = pairs[:base_limit]
-    for label, run_base in (("base zero-shot: naturalness", run_naturalness),
-                            ("base zero-shot: prompted yes/no", run_prompted)):
+    for label, run_base in (
+        ("base zero-shot: naturalness", run_naturalness),
+        ("base zero-shot: prompted yes/no", run_prompted),
+    ):
         t0 = time.perf_counter()
         rows[label] = metrics(sub, run_base(base, buggy[:base_limit]), run_base(base, clean[:base_limit]))
         rows[label]["seconds"] = time.perf_counter() - t0
-    linters = {"python": {"pyflakes": lambda c, d: run_pyflakes(c, d),
-                          "ruff (defaults)": lambda c, d: run_ruff(c, d, []),
-                          "ruff (defaults + bugbear)": lambda c, d: run_ruff(c, d, ["--extend-select", "B"])},
-               "java": {"checkstyle (coding bug checks)": lambda c, d: run_checkstyle(
-                            c, d, checkstyle_config(CHECKSTYLE_BUG_CHECKS)),
-                        "checkstyle (sun_checks)": lambda c, d: run_checkstyle(c, d, "/sun_checks.xml")}}
+    linters = {
+        "python": {
+            "pyflakes": lambda c, d: run_pyflakes(c, d),
+            "ruff (defaults)": lambda c, d: run_ruff(c, d, []),
+            "ruff (defaults + bugbear)": lambda c, d: run_ruff(c, d, ["--extend-select", "B"]),
+        },
+        "java": {
+            "checkstyle (coding bug checks)": lambda c, d: run_checkstyle(
+                c, d, checkstyle_config(CHECKSTYLE_BUG_CHECKS)
+            ),
+            "checkstyle (sun_checks)": lambda c, d: run_checkstyle(c, d, "/sun_checks.xml"),
+        },
+    }
     for lname, run in linters.get(language, {}).items():
         with tempfile.TemporaryDirectory() as tb, tempfile.TemporaryDirectory() as tc:
             t0 = time.perf_counter()
-            rows[lname] = metrics(pairs, run([p.buggy for p in pairs], Path(tb)), run([p.clean for p in pairs], Path(tc)))
+            rows[lname] = metrics(
+                pairs, run([p.buggy for p in pairs], Path(tb)), run([p.clean for p in pairs], Path(tc))
+            )
             rows[lname]["seconds"] = time.perf_counter() - t0
     rows.update(trivial_baselines(pairs))
     print_table(name, rows, threshold)
@@ -290,22 +351,33 @@ def fmt(row: dict, key: str, spec: str = ".3f") -> str:
 
 def print_table(name: str, rows: dict, threshold: float) -> None:
     print(f"\n{name}  (ManySkills threshold {threshold:.2f} from the adapter manifest)")
-    print(f"  {'method':34s} {'n':>4s} {'pairwise':>8s} {'detect':>7s} {'clean flagged':>13s} {'line top-1':>10s}"
-          f" {'false warn/kLOC':>15s}")
+    print(
+        f"  {'method':34s} {'n':>4s} {'pairwise':>8s} {'detect':>7s} {'clean flagged':>13s} {'line top-1':>10s}"
+        f" {'false warn/kLOC':>15s}"
+    )
     for method, row in rows.items():
-        print(f"  {method:34s} {row['n']:4d} {fmt(row, 'pairwise'):>8s} {fmt(row, 'detection'):>7s} "
-              f"{fmt(row, 'clean_flagged'):>13s} {fmt(row, 'line_top1'):>10s} "
-              f"{fmt(row, 'false_warnings_per_kloc', '.1f'):>15s}", flush=True)
+        print(
+            f"  {method:34s} {row['n']:4d} {fmt(row, 'pairwise'):>8s} {fmt(row, 'detection'):>7s} "
+            f"{fmt(row, 'clean_flagged'):>13s} {fmt(row, 'line_top1'):>10s} "
+            f"{fmt(row, 'false_warnings_per_kloc', '.1f'):>15s}",
+            flush=True,
+        )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quixbugs", default=str(ROOT.parent / "shared" / "bench" / "quixbugs.jsonl"))
     parser.add_argument("--dataset", default=str(ROOT / "data-cache" / "dataset"))
-    parser.add_argument("--heldout", type=int, default=100, help="held-out test pairs per language (python, java)")
-    parser.add_argument("--base-limit", type=int, default=100, help="pairs per set for the base-model baselines")
+    parser.add_argument(
+        "--heldout", type=int, default=100, help="held-out test pairs per language (python, java)"
+    )
+    parser.add_argument(
+        "--base-limit", type=int, default=100, help="pairs per set for the base-model baselines"
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="40 held-out pairs per language, base baselines on 40")
+    parser.add_argument(
+        "--quick", action="store_true", help="40 held-out pairs per language, base baselines on 40"
+    )
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     if args.quick:
@@ -321,8 +393,15 @@ def main() -> int:
     runtime = LocalRuntime.load()
     base = LocalRuntime(runtime.base, None, runtime.device, runtime.dtype)
     threshold = runtime.manifest.thresholds.get("defect", 0.5)
-    results.update({"adapter": runtime.identity.adapter_path, "adapter_version": runtime.identity.adapter_version,
-                    "dtype": runtime.identity.dtype, "threshold": threshold, "sets": {}})
+    results.update(
+        {
+            "adapter": runtime.identity.adapter_path,
+            "adapter_version": runtime.identity.adapter_version,
+            "dtype": runtime.identity.dtype,
+            "threshold": threshold,
+            "sets": {},
+        }
+    )
     sets: dict[str, list[PairEval]] = {}
     if Path(args.quixbugs).is_file():
         qb = quixbugs_pairs(Path(args.quixbugs))

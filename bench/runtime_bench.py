@@ -18,7 +18,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import cold_load_seconds, function_of, machine_info, machine_line, median_time, write_json  # noqa: E402
-
 from manyskills.model.runtime import LocalRuntime  # noqa: E402
 
 
@@ -57,10 +56,17 @@ def main() -> int:
     ids, lines, n_lines, _ = runtime.encode_code(item)
     x = torch.tensor([ids])
     mask = torch.ones_like(x)
-    shared = median_time(lambda: runtime.heads(runtime.feature_states(x, mask), mask.bool(),
-                                               torch.tensor([lines]), n_lines), args.repeats)
-    per_skill = median_time(lambda: [runtime.heads(runtime.feature_states(x, mask), mask.bool(),
-                                                   torch.tensor([lines]), n_lines) for _ in range(3)], args.repeats)
+    shared = median_time(
+        lambda: runtime.heads(runtime.feature_states(x, mask), mask.bool(), torch.tensor([lines]), n_lines),
+        args.repeats,
+    )
+    per_skill = median_time(
+        lambda: [
+            runtime.heads(runtime.feature_states(x, mask), mask.bool(), torch.tensor([lines]), n_lines)
+            for _ in range(3)
+        ],
+        args.repeats,
+    )
     full_lm = median_time(lambda: runtime.model(input_ids=x), args.repeats)
     results["shared_pass_s"] = shared
     results["three_passes_s"] = per_skill
@@ -68,7 +74,9 @@ def main() -> int:
     results["shared_vs_per_skill_ratio"] = per_skill / shared
     results["early_exit_saving_vs_full_lm"] = 1 - shared / full_lm
 
-    print(f"warm load (safetensors cache): {results['warm_load_s']:.2f} s; dtype auto = {results['dtype_auto']}")
+    print(
+        f"warm load (safetensors cache): {results['warm_load_s']:.2f} s; dtype auto = {results['dtype_auto']}"
+    )
     if "cold_load_s" in results:
         print(f"cold load (GGUF -> safetensors, new process): {results['cold_load_s']:.1f} s")
     print("forward latency, one function (median):")
@@ -76,12 +84,18 @@ def main() -> int:
     for tokens in (64, 256, 512):
         b, f = results["bfloat16"]["latency_s"][tokens], results["float32"]["latency_s"][tokens]
         print(f"  {tokens:6d}  {b:7.3f}  {f:7.3f}   {f / b:5.2f}x")
-    print(f"batch of 16 (60-160 tokens): bf16 {results['bfloat16']['batch16_functions_per_s']:.1f} functions/s, "
-          f"fp32 {results['float32']['batch16_functions_per_s']:.1f} functions/s")
-    print(f"one shared pass (defect+flaky+embedding) {shared * 1000:.0f} ms vs one pass per skill (3) "
-          f"{per_skill * 1000:.0f} ms: {results['shared_vs_per_skill_ratio']:.2f}x less compute")
-    print(f"early exit at layer {runtime.feature_layer} vs full model + LM head: {full_lm * 1000:.0f} ms -> "
-          f"{shared * 1000:.0f} ms ({100 * results['early_exit_saving_vs_full_lm']:.0f}% saved)")
+    print(
+        f"batch of 16 (60-160 tokens): bf16 {results['bfloat16']['batch16_functions_per_s']:.1f} functions/s, "
+        f"fp32 {results['float32']['batch16_functions_per_s']:.1f} functions/s"
+    )
+    print(
+        f"one shared pass (defect+flaky+embedding) {shared * 1000:.0f} ms vs one pass per skill (3) "
+        f"{per_skill * 1000:.0f} ms: {results['shared_vs_per_skill_ratio']:.2f}x less compute"
+    )
+    print(
+        f"early exit at layer {runtime.feature_layer} vs full model + LM head: {full_lm * 1000:.0f} ms -> "
+        f"{shared * 1000:.0f} ms ({100 * results['early_exit_saving_vs_full_lm']:.0f}% saved)"
+    )
     write_json(args.json, results)
     return 0
 

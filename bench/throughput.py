@@ -64,7 +64,9 @@ def parameters_used_per_token(runtime) -> int:
     layers = runtime._decoder.layers[: runtime.feature_layer]
     count = sum(p.numel() for layer in layers for p in layer.parameters())
     heads = runtime.heads
-    count += sum(p.numel() for p in heads.token_bug.parameters()) + sum(p.numel() for p in heads.norm.parameters())
+    count += sum(p.numel() for p in heads.token_bug.parameters()) + sum(
+        p.numel() for p in heads.norm.parameters()
+    )
     return count
 
 
@@ -75,7 +77,9 @@ def workspace_files(workspace: Path, max_functions: int) -> tuple[list[tuple[Pat
     from manyskills.index.languages import LANGUAGES
 
     chosen, functions = [], 0
-    for path, language in sorted(iter_source_files([str(workspace)], list(LANGUAGES)), key=lambda x: str(x[0])):
+    for path, language in sorted(
+        iter_source_files([str(workspace)], list(LANGUAGES)), key=lambda x: str(x[0])
+    ):
         n = len(index_functions(language, path.read_text(errors="replace")))
         if n == 0:
             continue
@@ -89,7 +93,6 @@ def workspace_files(workspace: Path, max_functions: int) -> tuple[list[tuple[Pat
 def worker(args) -> dict:
     """One device/dtype: load, then scan the workspace `repeats` times with a fresh result cache each time."""
     import torch
-
     from manyskills.analysis.analyzer import Analyzer
     from manyskills.analysis.scan import scan_files
     from manyskills.model.engine import ModelEngine
@@ -112,14 +115,23 @@ def worker(args) -> dict:
         results = scan_files(analyzer, files, settings)
         scans.append(time.perf_counter() - t0)
         functions, tokens = engine.functions_analysed - before_f, engine.tokens_analysed - before_t
-    out = {"device": runtime.identity.device, "dtype": runtime.identity.dtype, "load_s": load_s,
-           "files": len(files), "functions_indexed": sum(len(r.functions) for r in results),
-           "functions_analysed": functions, "tokens": tokens, "scan_s": scans, "scan_median_s": statistics.median(scans),
-           "functions_per_s": functions / statistics.median(scans), "tokens_per_s": tokens / statistics.median(scans),
-           "parameters_used_per_token": parameters_used_per_token(runtime),
-           "parameters_total": sum(p.numel() for p in runtime.model.parameters()) + sum(
-               p.numel() for p in runtime.heads.parameters()),
-           "peak_rss_mib": peak_rss_mib()}
+    out = {
+        "device": runtime.identity.device,
+        "dtype": runtime.identity.dtype,
+        "load_s": load_s,
+        "files": len(files),
+        "functions_indexed": sum(len(r.functions) for r in results),
+        "functions_analysed": functions,
+        "tokens": tokens,
+        "scan_s": scans,
+        "scan_median_s": statistics.median(scans),
+        "functions_per_s": functions / statistics.median(scans),
+        "tokens_per_s": tokens / statistics.median(scans),
+        "parameters_used_per_token": parameters_used_per_token(runtime),
+        "parameters_total": sum(p.numel() for p in runtime.model.parameters())
+        + sum(p.numel() for p in runtime.heads.parameters()),
+        "peak_rss_mib": peak_rss_mib(),
+    }
     if runtime.identity.device == "cuda":
         out["gpu_peak_mib"] = torch.cuda.max_memory_allocated() / 2**20
     engine.shutdown(wait=30)
@@ -128,8 +140,19 @@ def worker(args) -> dict:
 
 def run_worker(device: str, dtype: str, args) -> dict:
     env = {**os.environ, "MANYSKILLS_DTYPE": dtype, "PYTHONPATH": str(ROOT / "server")}
-    cmd = [sys.executable, __file__, "--worker", "--device", device, "--workspace", args.workspace,
-           "--max-functions", str(args.max_functions), "--repeats", str(args.repeats)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        "--device",
+        device,
+        "--workspace",
+        args.workspace,
+        "--max-functions",
+        str(args.max_functions),
+        "--repeats",
+        str(args.repeats),
+    ]
     started = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -169,8 +192,9 @@ def main() -> int:
     results["configs"] = {}
     for device, dtype in configs:
         key = f"{device}-{dtype}"
-        results["matmul"][key] = matmul_peak_gflops(dtype, device, sizes if device == "cpu" else [4096, 8192],
-                                                    max(3, args.repeats))
+        results["matmul"][key] = matmul_peak_gflops(
+            dtype, device, sizes if device == "cpu" else [4096, 8192], max(3, args.repeats)
+        )
         print(f"{key}: GEMM peak {results['matmul'][key]['peak_gflops']:.0f} GFLOP/s", flush=True)
         run = run_worker(device, dtype, args)
         flops = 2 * run["parameters_used_per_token"] * run["tokens"]
@@ -178,28 +202,41 @@ def main() -> int:
         run["floor_s"] = flops / (results["matmul"][key]["peak_gflops"] * 1e9)
         run["distance_from_floor"] = run["scan_median_s"] / run["floor_s"]
         results["configs"][key] = run
-        print(f"{key}: {run['functions_per_s']:.1f} functions/s, peak RSS {run['peak_rss_mib']:.0f} MiB, "
-              f"floor {run['floor_s']:.2f} s vs {run['scan_median_s']:.2f} s", flush=True)
+        print(
+            f"{key}: {run['functions_per_s']:.1f} functions/s, peak RSS {run['peak_rss_mib']:.0f} MiB, "
+            f"floor {run['floor_s']:.2f} s vs {run['scan_median_s']:.2f} s",
+            flush=True,
+        )
     if not args.no_cold:
         results["cold_load_s"] = cold_load_seconds()
 
     cpu32, cpu16 = results["configs"]["cpu-float32"], results["configs"]["cpu-bfloat16"]
     print()
-    print(f"workspace scan: {cpu16['files']} files, {cpu16['functions_analysed']} functions, {cpu16['tokens']} tokens "
-          f"({args.workspace}); medians over {args.repeats} scans")
-    print("  config          functions/s  tokens/s  peak RSS MiB  warm load s  GEMM peak GFLOP/s  floor s  "
-          "scan s  x floor")
+    print(
+        f"workspace scan: {cpu16['files']} files, {cpu16['functions_analysed']} functions, {cpu16['tokens']} tokens "
+        f"({args.workspace}); medians over {args.repeats} scans"
+    )
+    print(
+        "  config          functions/s  tokens/s  peak RSS MiB  warm load s  GEMM peak GFLOP/s  floor s  "
+        "scan s  x floor"
+    )
     for key, run in results["configs"].items():
         gpu = f" (GPU {run['gpu_peak_mib']:.0f} MiB)" if "gpu_peak_mib" in run else ""
-        print(f"  {key:14s}  {run['functions_per_s']:11.1f}  {run['tokens_per_s']:8.0f}  {run['peak_rss_mib']:12.0f}"
-              f"  {run['load_s']:11.1f}  {results['matmul'][key]['peak_gflops']:17.0f}  {run['floor_s']:7.2f}"
-              f"  {run['scan_median_s']:6.2f}  {run['distance_from_floor']:7.1f}{gpu}")
+        print(
+            f"  {key:14s}  {run['functions_per_s']:11.1f}  {run['tokens_per_s']:8.0f}  {run['peak_rss_mib']:12.0f}"
+            f"  {run['load_s']:11.1f}  {results['matmul'][key]['peak_gflops']:17.0f}  {run['floor_s']:7.2f}"
+            f"  {run['scan_median_s']:6.2f}  {run['distance_from_floor']:7.1f}{gpu}"
+        )
     results["bf16_vs_fp32_speedup"] = cpu16["functions_per_s"] / cpu32["functions_per_s"]
-    print(f"  CPU bf16 / fp32 throughput: {results['bf16_vs_fp32_speedup']:.2f}x; parameters used per token "
-          f"{cpu16['parameters_used_per_token'] / 1e6:.1f} M of {cpu16['parameters_total'] / 1e6:.1f} M")
+    print(
+        f"  CPU bf16 / fp32 throughput: {results['bf16_vs_fp32_speedup']:.2f}x; parameters used per token "
+        f"{cpu16['parameters_used_per_token'] / 1e6:.1f} M of {cpu16['parameters_total'] / 1e6:.1f} M"
+    )
     if "cold_load_s" in results:
-        print(f"  model load: cold (GGUF -> safetensors, new process) {results['cold_load_s']:.1f} s; "
-              f"warm (fresh process, cached safetensors) {cpu16['load_s']:.1f} s")
+        print(
+            f"  model load: cold (GGUF -> safetensors, new process) {results['cold_load_s']:.1f} s; "
+            f"warm (fresh process, cached safetensors) {cpu16['load_s']:.1f} s"
+        )
     write_json(args.json, results)
     return 0
 
