@@ -44,7 +44,7 @@ def tensor_bytes(path: Path) -> dict[str, int]:
 
     sizes = {"F32": 4, "F16": 2, "BF16": 2, "I64": 8}
     out: dict[str, int] = {}
-    with safe_open(str(path), "pt") as handle:
+    with safe_open(str(path), "numpy") as handle:  # header only; no torch needed
         for key in handle.keys():
             tensor = handle.get_slice(key)
             out[key.split(".")[0]] = (
