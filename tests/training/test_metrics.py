@@ -52,3 +52,21 @@ def test_hard_negatives_pair_each_function_with_its_lexically_nearest_non_clone(
     assert by_a["def sub(a, b): return a - b"] == "def add(x, y): return x + y"
     assert "int add(int a, int b) { return a + b; }" not in by_a
     assert len(negatives) == 3
+
+
+def test_length_normalised_score_removes_the_pooling_length_term():
+    from types import SimpleNamespace
+
+    from manyskills.training.evaluate import length_bias, length_normalised, spearman, score_logit
+
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == 1.0 and spearman([1, 2, 3, 4], [4, 3, 2, 1]) == -1.0
+    # Scores that are sigmoid(log(tokens) + c): pure length, as logsumexp pooling of unremarkable tokens gives.
+    import math
+
+    results = [SimpleNamespace(tokens=t, defect_score=1 / (1 + math.exp(-(math.log(t) - 4.0)))) for t in
+               (20, 35, 50, 80, 120, 200)]
+    bias = length_bias(results)
+    assert bias["raw"] == 1.0
+    normalised = length_normalised(results)
+    assert max(normalised) - min(normalised) < 1e-6
+    assert abs(score_logit(0.5)) < 1e-9

@@ -70,6 +70,33 @@ def pairwise(buggy: Sequence[float], clean: Sequence[float]) -> float:
     return wins / len(buggy)
 
 
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    if len(x) < 3:
+        return float("nan")
+    rx, ry = np.argsort(np.argsort(x)), np.argsort(np.argsort(y))
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def score_logit(p: float) -> float:
+    p = min(max(p, 1e-7), 1 - 1e-7)
+    return math.log(p / (1 - p))
+
+
+def length_normalised(results) -> list[float]:
+    """The defect logit with the pooling's length term removed. The score pools token scores with
+    logsumexp, which grows like log(tokens) for a function of unremarkable tokens, so a longer function
+    looks buggier; subtracting log(tokens) turns the sum into a mean (log-mean-exp)."""
+    return [score_logit(r.defect_score) - math.log(max(1, r.tokens)) for r in results]
+
+
+def length_bias(results) -> dict:
+    """Spearman correlation of clean functions' scores with their token counts, raw and normalised:
+    a detector should not call code suspicious for being long."""
+    tokens = [r.tokens for r in results]
+    return {"raw": spearman([r.defect_score for r in results], tokens),
+            "normalised": spearman(length_normalised(results), tokens)}
+
+
 def f1(pred: Sequence[bool], gold: Sequence[bool]) -> float:
     tp = sum(p and g for p, g in zip(pred, gold))
     fp = sum(p and not g for p, g in zip(pred, gold))
@@ -161,6 +188,7 @@ def defect_metrics(runtime: LocalRuntime, pairs: list[PairEval], threshold: floa
     lines_total = sum(p.clean.count("\n") + 1 for p in pairs)
     len_b = [-len(p.buggy) for p in pairs]
     len_c = [-len(p.clean) for p in pairs]
+    nb, nc = length_normalised(rb), length_normalised(rc)
     metrics = {
         "pairs": len(pairs),
         "equal_length_pairs": len(equal),
@@ -174,6 +202,9 @@ def defect_metrics(runtime: LocalRuntime, pairs: list[PairEval], threshold: floa
         "detection_rate": float(np.mean([s >= threshold for s in sb])),
         "false_warnings_per_kloc": 1000 * sum(s >= threshold for s in sc) / max(1, lines_total),
         "threshold": threshold,
+        "clean_length_bias_spearman": length_bias(rc),
+        "length_normalised_score": {"auroc": auroc(nb, nc), "pairwise": pairwise(nb, nc),
+                                    "pairwise_equal_length": pairwise([nb[i] for i in equal], [nc[i] for i in equal])},
         "baselines": {
             "length_only": {"auroc": auroc(len_b, len_c), "pairwise": pairwise(len_b, len_c),
                             "pairwise_equal_length": pairwise([len_b[i] for i in equal], [len_c[i] for i in equal]),
@@ -227,9 +258,14 @@ def quixbugs_pairs(path: Path) -> list[PairEval]:
     return pairs
 
 
-def tune_threshold(runtime: LocalRuntime, pairs: list[PairEval], max_false_per_kloc: float = 5.0) -> float:
-    """Lowest threshold whose false warnings on clean validation code stay under the budget."""
-    sc = [r.defect_score for r in analyse_all(runtime, [FunctionInput(p.language, p.clean) for p in pairs])]
+def tune_threshold(runtime: LocalRuntime, pairs: list[PairEval], max_false_per_kloc: float = 5.0,
+                   report: dict | None = None) -> float:
+    """Lowest threshold whose false warnings on clean validation code stay under the budget; `report`
+    receives the validation length-bias diagnostic."""
+    clean = analyse_all(runtime, [FunctionInput(p.language, p.clean) for p in pairs])
+    if report is not None:
+        report["defect_validation"] = {"clean_functions": len(clean), "length_bias_spearman": length_bias(clean)}
+    sc = [r.defect_score for r in clean]
     lines = sum(p.clean.count("\n") + 1 for p in pairs)
     for t in [x / 100 for x in range(5, 100)]:
         if 1000 * sum(s >= t for s in sc) / max(1, lines) <= max_false_per_kloc:
@@ -360,7 +396,8 @@ def evaluate(adapter: str | None, dataset: str, quixbugs: str | None, model: str
                     "max_tokens": runtime.manifest.max_tokens}
     if "defect" in wanted:
         valid = heldout_pairs(ds, "valid", limits["defect"], seed)
-        threshold = tune_threshold(runtime, valid) if valid else runtime.manifest.thresholds.get("defect", 0.5)
+        threshold = (tune_threshold(runtime, valid, report=report) if valid
+                     else runtime.manifest.thresholds.get("defect", 0.5))
         report["defect_threshold_from_validation"] = threshold
         test = heldout_pairs(ds, "test", limits["defect"], seed)
         if test:
@@ -389,7 +426,12 @@ def format_table(report: dict) -> str:
     def fmt(x):
         return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
 
-    for key in [k for k in report if k.startswith("defect_")]:
+    validation = report.get("defect_validation")
+    if validation:
+        bias = validation["length_bias_spearman"]
+        rows.append(f"defect_validation (clean n={validation['clean_functions']}): score~length Spearman raw "
+                    f"{fmt(bias['raw'])} normalised {fmt(bias['normalised'])}")
+    for key in [k for k in report if k.startswith("defect_") and k != "defect_validation"]:
         m = report[key]
         if not isinstance(m, dict):
             continue
@@ -409,6 +451,11 @@ def format_table(report: dict) -> str:
                     f"  base naturalness {fmt(nat.get('auroc'))}")
         rows.append(f"  detection@{m['threshold']:.2f}    {fmt(m['detection_rate'])}  | false warnings/kLOC "
                     f"{m['false_warnings_per_kloc']:.1f}")
+        norm, bias = m.get("length_normalised_score"), m.get("clean_length_bias_spearman")
+        if norm and bias:
+            rows.append(f"  length-normalised score: pairwise {fmt(norm['pairwise'])}  eq-len "
+                        f"{fmt(norm['pairwise_equal_length'])}  AUROC {fmt(norm['auroc'])} | clean score~length "
+                        f"Spearman raw {fmt(bias['raw'])} normalised {fmt(bias['normalised'])}")
     for skill, metric in (("search", "mrr"), ("clone", "f1"), ("flaky", "f1")):
         m = report.get(skill) or {}
         if m:
