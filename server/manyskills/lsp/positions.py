@@ -36,9 +36,9 @@ def from_client(lines: list[str], pos: lsp.Position, encoding: str) -> Position:
     """Clamp out-of-range positions to the document (clients do send them) instead of failing."""
     if pos.line < 0:
         return Position(0, 0)
-    if pos.line >= len(lines):
+    if pos.line >= len(lines):  # past the last line: the end of the document (after a trailing "\r" too)
         last = max(0, len(lines) - 1)
-        return Position(last, len(_line_text(lines, last)))
+        return Position(last, len(lines[last]) if lines else 0)
     text = _line_text(lines, pos.line)
     units = 0
     for index, char in enumerate(text):
