@@ -9,7 +9,7 @@ from lsprotocol import types as lsp
 from manyskills.index.functions import index_functions
 from manyskills.lsp.documents import DocumentStore
 
-from reference import apply_change
+from text_reference import apply_change
 
 START = 'def a(x):\r\n    return "😀" + x\n\nclass B:\n    def c(self):\u2028\n        pass\r\n'
 TEXT = st.text(alphabet=st.sampled_from(list("ab_ (){}:=\n\t\r") + ["é", "😀", "𝄞", "\u2028", "\x0c", "\x85"]),

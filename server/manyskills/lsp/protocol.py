@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 
-from pygls.exceptions import JsonRpcException
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException, JsonRpcServerNotInitialized
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
 
 from manyskills.model.engine import CancelToken
 
@@ -19,6 +21,26 @@ log = logging.getLogger(__name__)
 
 
 class ManySkillsProtocol(LanguageServerProtocol):
+    _initialize_seen = False
+
+    def handle_message(self, message):
+        """LSP: before `initialize`, answer requests with ServerNotInitialized and drop notifications
+        (pygls would run them, and an early `initialized` would start the model with default settings)."""
+        if not hasattr(message, "jsonrpc"):  # valid JSON but no JSON-RPC object (`{}`, `[1]`, `"x"`)
+            log.warning("ignoring a message that is not a JSON-RPC object: %.80r", message)
+            return
+        method = getattr(message, "method", None)
+        if not self._initialize_seen and method is not None:
+            if method == lsp.INITIALIZE:
+                self._initialize_seen = True
+            elif method != lsp.EXIT:
+                if getattr(message, "id", None) is not None:
+                    self._send_response(message.id, None, JsonRpcServerNotInitialized().to_response_error())
+                else:
+                    log.warning("dropping %r received before initialize", method)
+                return
+        super().handle_message(message)
+
     def structure_message(self, data):
         """pygls drops a request whose params do not type-check (a negative line, a number for a
         document) with only a log line, so the client waits for an answer forever. Answer it with
@@ -33,6 +55,42 @@ class ManySkillsProtocol(LanguageServerProtocol):
                 log.warning("invalid %r request %r answered with error %s", data.get("method"), msg_id, exc.code)
                 self._send_response(msg_id, None, exc.to_response_error())
             raise
+
+    # pygls updates its own copy of a document first and calls our handler only if that worked; its
+    # copy splits lines with str.splitlines (U+2028, form feed, ... count as line breaks there), so a
+    # perfectly valid change could raise in pygls and never reach us: a lost edit. Our DocumentStore
+    # is the copy the server uses, so pygls' bookkeeping is best effort and never blocks our handlers.
+    def _pygls_best_effort(self, update, uri: str) -> None:
+        try:
+            update()
+        except Exception as exc:  # noqa: BLE001
+            log.warning("pygls' copy of %s not updated (%s: %s); ManySkills' copy is unaffected", uri,
+                        type(exc).__name__, exc)
+
+    def _user_handler(self, method: str, params):
+        if (handler := self.fm.features.get(method)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: lsp.DidOpenTextDocumentParams):
+        self._pygls_best_effort(lambda: self.workspace.put_text_document(params.text_document),
+                                params.text_document.uri)
+        yield from self._user_handler(lsp.TEXT_DOCUMENT_DID_OPEN, params)
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: lsp.DidChangeTextDocumentParams):
+        def update():
+            for change in params.content_changes:
+                self.workspace.update_text_document(params.text_document, change)
+
+        self._pygls_best_effort(update, params.text_document.uri)
+        yield from self._user_handler(lsp.TEXT_DOCUMENT_DID_CHANGE, params)
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: lsp.DidCloseTextDocumentParams):
+        self._pygls_best_effort(lambda: self.workspace.remove_text_document(params.text_document.uri),
+                                params.text_document.uri)
+        yield from self._user_handler(lsp.TEXT_DOCUMENT_DID_CLOSE, params)
 
     def _handle_cancel_notification(self, msg_id):
         super()._handle_cancel_notification(msg_id)

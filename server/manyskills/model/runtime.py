@@ -21,7 +21,7 @@ import torch
 
 from manyskills.model import adapter as adapter_mod
 from manyskills.model.adapter import AdapterError, Manifest
-from manyskills.model.base import BaseModelRef, ProgressFn, _noop, resolve_base
+from manyskills.model.base import BaseModelError, BaseModelRef, ProgressFn, _noop, resolve_base
 from manyskills.model.heads import HeadConfig, SkillHeads
 from manyskills.model.layers import decoder, hidden_after
 from manyskills.model.paths import shipped_adapter_dir
@@ -80,12 +80,18 @@ class LocalRuntime:
         else:
             self.manifest = Manifest(base_name=base.name, base_sha256=base.sha256)
         progress("Loading the base model", 0.6)
-        self.tokenizer = AutoTokenizer.from_pretrained(str(base.path), local_files_only=True, trust_remote_code=False)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(str(base.path), local_files_only=True,
+                                                           trust_remote_code=False)
+            model = AutoModelForCausalLM.from_pretrained(
+                str(base.path), local_files_only=True, use_safetensors=True, trust_remote_code=False,
+                dtype=torch.float32
+            )
+        except Exception as exc:  # noqa: BLE001 - transformers/safetensors raise many types; say what it means
+            raise BaseModelError(f"cannot load the model in {base.path} (corrupt or incomplete files?): "
+                                 f"{type(exc).__name__}: {exc}") from exc
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        model = AutoModelForCausalLM.from_pretrained(
-            str(base.path), local_files_only=True, use_safetensors=True, trust_remote_code=False, dtype=torch.float32
-        )
         if adapter_dir is not None:
             from peft import PeftModel
 

@@ -70,6 +70,7 @@ class RawServer:
         self.responses: dict[Any, dict] = {}
         self.notifications: list[dict] = []
         self.server_requests: list[dict] = []
+        self.edits_offered: list[dict] = []  # WorkspaceEdits the server asked us to apply
         self.bytes_received = 0
         self.client_errors: list[str] = []  # output this client could not parse (must stay empty)
         self._reader = threading.Thread(target=self._read_loop, daemon=True)
@@ -116,6 +117,9 @@ class RawServer:
     def _answer(self, request: dict) -> Any:
         if request["method"] == "workspace/configuration":
             return [self.configuration for _ in request["params"]["items"]]
+        if request["method"] == "workspace/applyEdit":
+            self.edits_offered.append(request["params"]["edit"])
+            return {"applied": False, "failureReason": "test client applies nothing"}
         return None
 
     # ------------------------------------------------------------------ input
