@@ -16,6 +16,7 @@ from text_reference import apply_change
 from raw_lsp import frame
 
 TARGET = "file:///fuzz/target.py"
+FUZZ_MODEL = "/nonexistent/manyskills-fuzz-model"  # analysis disabled: the fuzz is about the protocol
 OTHER_URIS = ["file:///fuzz/never-opened.py", "file:///fuzz/other.rs", "untitled:Untitled-1", "", "not a uri",
               "file:///fuzz/%ZZ%00.py", "file:///" + "a/" * 300 + "deep.py"]
 ANSWERED_IDS = st.integers(10**9, 2**31 - 1)  # plain ids the server must answer (never clash with the client's)
@@ -137,8 +138,9 @@ def wrong_field(draw) -> Hostile:
     elif kind == "change-changes":
         msg = _message("textDocument/didChange", {"textDocument": {"uri": uri, "version": 2}, "contentChanges": bad})
     elif kind == "change-version-target":
-        # version must be an integer: strings, lists, objects and null are all refused (the edit is dropped)
-        version = draw(st.text(max_size=5) | st.none() | st.lists(st.integers(), max_size=2)
+        # version must be an integer: words, lists, objects and null are refused (the edit is dropped);
+        # "12" or true would be coerced to an int by the converter, so they are not generated here
+        version = draw(st.text(alphabet="abcxyz", max_size=5) | st.none() | st.lists(st.integers(), max_size=2)
                        | st.dictionaries(st.text(max_size=2), st.integers(), max_size=1))
         msg = _message("textDocument/didChange", {"textDocument": {"uri": TARGET, "version": version},
                                                   "contentChanges": [{"text": "LOST"}]})
@@ -254,7 +256,8 @@ def odd_edits(draw, version_now: int) -> Hostile:
 def settings_garbage(draw) -> Hostile:
     keys = ["threshold", "flakyThreshold", "cloneThreshold", "skills", "debounceMs", "maxFileBytes", "languages",
             "cacheSize", "unknownKey"]  # model/adapter/device excluded: a reload per example would dominate
-    settings = draw(st.dictionaries(st.sampled_from(keys), json_value, max_size=4))
+    # A settings object is a whole snapshot (absent keys take defaults): keep the fuzz model setting in it.
+    settings = {**draw(st.dictionaries(st.sampled_from(keys), json_value, max_size=4)), "model": FUZZ_MODEL}
     wrapped = draw(st.sampled_from(["section", "bare", "null", "garbage"]))
     params = {"settings": {"section": {"manyskills": settings}, "bare": settings, "null": None,
                            "garbage": draw(json_value)}[wrapped]}

@@ -148,13 +148,14 @@ def test_read_only_cache_dir(tiny_model_dir, tmp_path):
         restore()
 
 
-def test_out_of_memory_halves_then_falls_back_to_cpu(tiny_model_dir):
+def test_out_of_memory_halves_then_falls_back_to_cpu(tiny_model_dir, monkeypatch):
     """The engine's before_batch hook raises a CUDA-style OOM: the batch halves down to 1, then a
     runtime labelled as a GPU is replaced by a CPU one, with a status message; results are unchanged."""
     from manyskills.model.engine import ModelEngine
     from manyskills.model.runtime import LocalRuntime
     from manyskills.model.types import FunctionInput
 
+    monkeypatch.setenv("MANYSKILLS_DTYPE", "float32")  # batch 12 vs batch 1 must agree to 1e-4
     items = [FunctionInput("python", f"def f{i}(x):\n    return x + {i}\n", False) for i in range(12)]
     reference = LocalRuntime.load(str(tiny_model_dir), None, "cpu").analyse(items)
 

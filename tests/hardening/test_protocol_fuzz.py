@@ -23,11 +23,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from fuzz_messages import TARGET, UNICODE_TEXT, Hostile, hostile
+from fuzz_messages import FUZZ_MODEL, TARGET, UNICODE_TEXT, Hostile, hostile
 from text_reference import apply_change, utf16_position
 from raw_lsp import RawServer
 
-BASELINE = {"model": "/nonexistent/manyskills-fuzz-model", "debounceMs": 20, "skills": {"clone": False}}
+BASELINE = {"model": FUZZ_MODEL, "debounceMs": 20, "skills": {"clone": False}}
 INITIAL = 'import os\r\n\r\ndef first(xs):\n    return [x for x in xs]  # 😀\n\n\nclass Box:\n    def get(self, k):\n        return k\n'
 FAST_EXAMPLES = int(os.environ.get("MANYSKILLS_FUZZ_FAST", "120"))
 SLOW_EXAMPLES = int(os.environ.get("MANYSKILLS_FUZZ_SLOW", "1100"))
@@ -140,6 +140,24 @@ def _run(session: FuzzSession, examples: int) -> None:
             raise AssertionError(session.failures[0]) from None
         raise
     assert session.counts["hostile_messages"] - before == examples
+
+
+def test_edits_pygls_would_misplace(session):
+    """Regressions found by the fuzzer: pygls clamped (and mutated) positions against its own line
+    split, which breaks at U+2028/form feed and is one short on the last line."""
+    for change in [
+        {"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "a\u2028b\x0cc = 1\n"},
+        {"range": {"start": {"line": 0, "character": 4}, "end": {"line": 0, "character": 5}}, "text": "2"},
+        {"range": {"start": {"line": 10**5, "character": 0}, "end": {"line": 10**5, "character": 0}}, "text": "end"},
+        {"range": {"start": {"line": 10, "character": 99}, "end": {"line": 10, "character": 99}}, "text": "!"},
+    ]:
+        session.version += 1
+        session.server.notify("textDocument/didChange", {"textDocument": {"uri": TARGET, "version": session.version},
+                                                         "contentChanges": [change]})
+        session.text = apply_change(session.text, change)
+        state = session.server.command("manyskills.documentState", TARGET)
+        assert state["text"] == session.text, (change, state["text"], session.text)
+    assert session.text.startswith("a\u2028b\x0c2 = 1\n") and session.text.endswith("end!")
 
 
 def test_fuzz_protocol(session):

@@ -8,6 +8,7 @@ model thread drops the work within one batch.
 
 from __future__ import annotations
 
+import copy
 import logging
 
 from lsprotocol import types as lsp
@@ -56,10 +57,12 @@ class ManySkillsProtocol(LanguageServerProtocol):
                 self._send_response(msg_id, None, exc.to_response_error())
             raise
 
-    # pygls updates its own copy of a document first and calls our handler only if that worked; its
-    # copy splits lines with str.splitlines (U+2028, form feed, ... count as line breaks there), so a
-    # perfectly valid change could raise in pygls and never reach us: a lost edit. Our DocumentStore
-    # is the copy the server uses, so pygls' bookkeeping is best effort and never blocks our handlers.
+    # pygls updates its own copy of a document first and calls our handler only if that worked, and
+    # its position codec clamps by *mutating* the change's positions against its own lines, which it
+    # splits with str.splitlines (U+2028, form feed, ... count as line breaks there; the last line's
+    # end is off by one). Our handler then applied the edit at the mutated position: a misapplied
+    # edit. Our DocumentStore is the copy the server uses, so pygls gets a deep copy of each change,
+    # best effort, and never blocks or alters what our handlers see.
     def _pygls_best_effort(self, update, uri: str) -> None:
         try:
             update()
@@ -81,7 +84,7 @@ class ManySkillsProtocol(LanguageServerProtocol):
     def lsp_text_document__did_change(self, params: lsp.DidChangeTextDocumentParams):
         def update():
             for change in params.content_changes:
-                self.workspace.update_text_document(params.text_document, change)
+                self.workspace.update_text_document(params.text_document, copy.deepcopy(change))
 
         self._pygls_best_effort(update, params.text_document.uri)
         yield from self._user_handler(lsp.TEXT_DOCUMENT_DID_CHANGE, params)
