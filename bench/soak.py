@@ -61,9 +61,9 @@ def soak(model: str, minutes: float, cache_size: int, docs: int, functions: int,
                 texts[uri] = apply_change(text, change)
                 edits += 1
             time.sleep(0.02)
-        for uri in uris:  # let this cycle's analysis finish before closing (the realistic case)
-            server.wait_for(lambda u=uri: (d := server.diagnostics(u)) and d.get("version") == 11, 600, 0.05,
-                            "analysis")
+        for uri in uris:  # let this cycle's analysis finish before closing, so the result cache fills
+            server.wait_for(lambda u=uri: (d := server.diagnostics(u)) and d.get("version") == 11
+                            and len(d["diagnostics"]) >= functions, 900, 0.05, "analysis")
             server.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
         cycle += 1
         now = time.monotonic()

@@ -190,7 +190,7 @@ class RawServer:
             time.sleep(interval)
         raise TimeoutError(f"{what} not met in {timeout}s{self.stderr_tail()}")
 
-    def wait_ready(self, timeout: float = 400.0) -> dict:
+    def wait_ready(self, timeout: float = 1200.0) -> dict:
         return self.wait_for(lambda: (s := self.command("manyskills.stats")) and s["state"] in ("ready", "error") and s,
                              timeout, 0.1, "model load")
 
