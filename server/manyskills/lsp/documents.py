@@ -3,7 +3,7 @@
 Our copy is the ground truth for analysis: every content change is applied twice, as a plain string
 splice (`apply_changes`, LSP line model: "\n" ends a line, a trailing "\r" belongs to the line break)
 and through the tree-sitter index (incremental reparse); if they disagree the index is rebuilt from the
-splice. pygls' own copy is not used: it splits lines with `str.splitlines`, which also breaks at
+splice. pygls keeps no copy (see protocol.py); its line model would be wrong anyway: it splits lines with `str.splitlines`, which also breaks at
 U+2028, form feeds and other characters that are not line breaks in LSP, so edits after such a
 character land on the wrong line there. Skipped documents (too big, binary) keep their text too, so
 they can be analysed again when a setting or an edit makes them eligible.

@@ -8,7 +8,6 @@ model thread drops the work within one batch.
 
 from __future__ import annotations
 
-import copy
 import logging
 
 from lsprotocol import types as lsp
@@ -57,42 +56,26 @@ class ManySkillsProtocol(LanguageServerProtocol):
                 self._send_response(msg_id, None, exc.to_response_error())
             raise
 
-    # pygls updates its own copy of a document first and calls our handler only if that worked, and
-    # its position codec clamps by *mutating* the change's positions against its own lines, which it
-    # splits with str.splitlines (U+2028, form feed, ... count as line breaks there; the last line's
-    # end is off by one). Our handler then applied the edit at the mutated position: a misapplied
-    # edit. Our DocumentStore is the copy the server uses, so pygls gets a deep copy of each change,
-    # best effort, and never blocks or alters what our handlers see.
-    def _pygls_best_effort(self, update, uri: str) -> None:
-        try:
-            update()
-        except Exception as exc:  # noqa: BLE001
-            log.warning("pygls' copy of %s not updated (%s: %s); ManySkills' copy is unaffected", uri,
-                        type(exc).__name__, exc)
-
+    # pygls keeps its own copy of each document and calls our handler only if updating it worked;
+    # its position codec clamps by *mutating* the change's positions against its own lines (split
+    # with str.splitlines, so U+2028, form feed, ... count as line breaks there), which made our
+    # handler misapply edits, and it converts columns one Python step per character, so one edit at
+    # the end of a 10 MB line took seconds. Nothing reads that copy (DocumentStore is the server's
+    # copy), so it is not kept at all: the document notifications go straight to our handlers.
     def _user_handler(self, method: str, params):
         if (handler := self.fm.features.get(method)) is not None:
             yield handler, (params,), None
 
     @lsp_method(lsp.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: lsp.DidOpenTextDocumentParams):
-        self._pygls_best_effort(lambda: self.workspace.put_text_document(params.text_document),
-                                params.text_document.uri)
         yield from self._user_handler(lsp.TEXT_DOCUMENT_DID_OPEN, params)
 
     @lsp_method(lsp.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: lsp.DidChangeTextDocumentParams):
-        def update():
-            for change in params.content_changes:
-                self.workspace.update_text_document(params.text_document, copy.deepcopy(change))
-
-        self._pygls_best_effort(update, params.text_document.uri)
         yield from self._user_handler(lsp.TEXT_DOCUMENT_DID_CHANGE, params)
 
     @lsp_method(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def lsp_text_document__did_close(self, params: lsp.DidCloseTextDocumentParams):
-        self._pygls_best_effort(lambda: self.workspace.remove_text_document(params.text_document.uri),
-                                params.text_document.uri)
         yield from self._user_handler(lsp.TEXT_DOCUMENT_DID_CLOSE, params)
 
     def _handle_cancel_notification(self, msg_id):
