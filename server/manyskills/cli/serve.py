@@ -32,5 +32,7 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_ERROR
         server.start_tcp(host or "127.0.0.1", int(port))
     else:
-        server.start_io()
+        from manyskills.lsp.transport import ResyncingReader
+
+        server.start_io(stdin=ResyncingReader(sys.stdin.buffer))
     return 0

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 CMD_SCAN = "manyskills.scanWorkspace"
 CMD_SEARCH = "manyskills.search"
 CMD_STATS = "manyskills.stats"
+CMD_DOCUMENT = "manyskills.documentState"
 
 
 def _workspace_roots(server: ManySkillsServer) -> list[Path]:
@@ -136,6 +137,19 @@ def register(server: ManySkillsServer) -> None:
             "cacheMisses": analyzer.cache.misses if analyzer else 0,
             "documents": len(ls.documents.all()),
         }
+
+    @server.command(CMD_DOCUMENT)
+    def document_command(ls: ManySkillsServer, *args) -> dict | None:
+        """Read-only view of one open document as the server holds it (fault tests, bug reports):
+        lets a client check that no edit was lost or misapplied."""
+        uri = args[0] if args and isinstance(args[0], str) else None
+        state = ls.documents.get(uri) if uri else None
+        if state is None:
+            return None
+        return {"uri": state.uri, "version": state.version, "language": state.language,
+                "text": state.text, "skipped": state.skip_reason,
+                "functions": len(state.index.functions) if state.index else 0,
+                "findingsVersion": state.findings_version}
 
     @server.feature(lsp.WINDOW_WORK_DONE_PROGRESS_CANCEL)
     def progress_cancel(ls: ManySkillsServer, params: lsp.WorkDoneProgressCancelParams) -> None:

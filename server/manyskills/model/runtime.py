@@ -21,7 +21,7 @@ import torch
 
 from manyskills.model import adapter as adapter_mod
 from manyskills.model.adapter import AdapterError, Manifest
-from manyskills.model.base import BaseModelRef, ProgressFn, _noop, resolve_base
+from manyskills.model.base import BaseModelError, BaseModelRef, ProgressFn, _noop, resolve_base
 from manyskills.model.heads import HeadConfig, SkillHeads
 from manyskills.model.layers import decoder, hidden_after
 from manyskills.model.paths import shipped_adapter_dir
@@ -80,12 +80,18 @@ class LocalRuntime:
         else:
             self.manifest = Manifest(base_name=base.name, base_sha256=base.sha256)
         progress("Loading the base model", 0.6)
-        self.tokenizer = AutoTokenizer.from_pretrained(str(base.path), local_files_only=True, trust_remote_code=False)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(str(base.path), local_files_only=True,
+                                                           trust_remote_code=False)
+            model = AutoModelForCausalLM.from_pretrained(
+                str(base.path), local_files_only=True, use_safetensors=True, trust_remote_code=False,
+                dtype=torch.float32
+            )
+        except Exception as exc:  # noqa: BLE001 - transformers/safetensors raise many types; say what it means
+            raise BaseModelError(f"cannot load the model in {base.path} (corrupt or incomplete files?): "
+                                 f"{type(exc).__name__}: {exc}") from exc
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        model = AutoModelForCausalLM.from_pretrained(
-            str(base.path), local_files_only=True, use_safetensors=True, trust_remote_code=False, dtype=torch.float32
-        )
         if adapter_dir is not None:
             from peft import PeftModel
 
@@ -189,7 +195,7 @@ class LocalRuntime:
     @torch.inference_mode()
     def embed_queries(self, queries: Sequence[str]) -> np.ndarray:
         prompt = self.manifest.prompts["query"]
-        rows = [self.tokenizer(prompt + q, add_special_tokens=False)["input_ids"][: self.manifest.max_tokens] for q in queries]
+        rows = [self.tokenizer(tokenizable(prompt + q), add_special_tokens=False)["input_ids"][: self.manifest.max_tokens] for q in queries]
         ids = self._pad(rows, self.tokenizer.pad_token_id)
         mask = self._pad([[1] * len(r) for r in rows], 0).bool()
         with self._lock:
@@ -205,7 +211,7 @@ class LocalRuntime:
     @torch.inference_mode()
     def review(self, item: FunctionInput, line: int, max_new_tokens: int = 64) -> ReviewNote:
         prompt = self.review_prompt(item, line)
-        enc = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(self.device)
+        enc = self.tokenizer(tokenizable(prompt), return_tensors="pt", add_special_tokens=False).to(self.device)
         started = time.perf_counter()
         with self._lock:
             out = self.model.generate(
@@ -219,6 +225,15 @@ class LocalRuntime:
         return parse_review(raw, original)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def tokenizable(text: str) -> str:
+    """`text` with lone surrogates (legal in an editor buffer sent as JSON, not in UTF-8) replaced by
+    U+FFFD: the Rust tokenizer rejects them outright. One code point for one keeps offsets valid."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
 def encode_function(tokenizer, manifest: Manifest, language: str, text: str) -> tuple[list[int], list[int], int, bool]:
     """Token ids, the function line of each token (-1 for prompt tokens), number of lines, truncated?
 
@@ -226,7 +241,7 @@ def encode_function(tokenizer, manifest: Manifest, language: str, text: str) -> 
     lines past the cut get no defect score and the result is marked truncated. Shared by serving and
     training so both see identical inputs."""
     prompt = manifest.prompts["code"].format(language=language)
-    enc = tokenizer(prompt + text, return_offsets_mapping=True, add_special_tokens=False)
+    enc = tokenizer(tokenizable(prompt + text), return_offsets_mapping=True, add_special_tokens=False)
     ids, offsets = enc["input_ids"], enc["offset_mapping"]
     line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
     token_line = []
