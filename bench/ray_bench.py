@@ -91,9 +91,11 @@ def start_service(args) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     selector = selectors.DefaultSelector()
     selector.register(proc.stdout, selectors.EVENT_READ)
-    if not selector.select(1800) or proc.poll() is not None:
-        raise RuntimeError("model-server did not start")
-    return proc, json.loads(proc.stdout.readline())["url"]
+    while selector.select(1800) and proc.poll() is None:
+        line = proc.stdout.readline()
+        if line.startswith("{"):
+            return proc, json.loads(line)["url"]
+    raise RuntimeError("model-server did not start")
 
 
 def stop(proc: subprocess.Popen) -> None:

@@ -63,6 +63,20 @@ def get_json(url: str) -> dict:
         return json.load(response)
 
 
+def ready_line(proc: subprocess.Popen, timeout: float) -> dict | None:
+    """model-server's one JSON line on stdout (anything else there is ignored)."""
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if not selector.select(max(0.0, deadline - time.monotonic())):
+            break
+        line = proc.stdout.readline()
+        if line.startswith("{"):
+            return json.loads(line)
+    return None
+
+
 @pytest.fixture(scope="module")
 def service(tiny_model_dir, tmp_path_factory):
     log = tmp_path_factory.mktemp("service") / "model-server.log"
@@ -74,11 +88,9 @@ def service(tiny_model_dir, tmp_path_factory):
              "--device", "cpu", "--fault-delay-s", str(FAULT_DELAY_S)],
             stdout=subprocess.PIPE, stderr=err, text=True, env=ENV)
     try:
-        selector = selectors.DefaultSelector()
-        selector.register(proc.stdout, selectors.EVENT_READ)
-        if not selector.select(START_TIMEOUT_S) or proc.poll() is not None:
+        info = ready_line(proc, START_TIMEOUT_S)
+        if info is None:
             raise AssertionError(f"model-server did not start:\n{log.read_text()[-3000:]}")
-        info = json.loads(proc.stdout.readline())
         yield {**info, "log": log}
     finally:
         proc.send_signal(signal.SIGTERM)

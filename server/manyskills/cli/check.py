@@ -16,6 +16,7 @@ import attrs
 from manyskills import __version__
 from manyskills.analysis.findings import Finding
 from manyskills.index.types import Span
+from manyskills.model.engine import EngineUnavailable
 from manyskills.settings import ALL_LANGUAGES, Settings, SkillToggles
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -97,9 +98,14 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     from manyskills.analysis.analyzer import Analyzer
     from manyskills.analysis.files import iter_source_files
-    from manyskills.model.engine import EngineUnavailable, ModelEngine
+    from manyskills.model.engine import ModelEngine
 
-    engine = ModelEngine(_loader(args, settings), on_progress=_progress)
+    try:
+        loader = _loader(args, settings)
+    except UsageError as exc:
+        print(f"manyskills check: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    engine = ModelEngine(loader, on_progress=_progress)
     engine.start()
     engine.wait_ready()
     if engine.backend is None:
@@ -132,14 +138,16 @@ def _loader(args: argparse.Namespace, settings: Settings):
         from manyskills.service.backends import backend_loader
 
         return backend_loader(settings, lambda level, message: print(f"manyskills: {message}", file=sys.stderr))
+    # Ray connects here, on the main thread (ray.init installs signal handlers); the engine only holds the pool.
+    from manyskills.service.cluster import RayMissing
+    from manyskills.service.distributed import RayPoolBackend
 
-    def load(progress):
-        from manyskills.service.distributed import RayPoolBackend
-
-        return RayPoolBackend(args.ray, settings.model, settings.adapter, settings.device, args.ray_workers,
-                              args.ray_gpus_per_worker, progress=progress)
-
-    return load
+    try:
+        pool = RayPoolBackend(args.ray, settings.model, settings.adapter, settings.device, args.ray_workers,
+                              args.ray_gpus_per_worker, progress=_progress)
+    except (RayMissing, EngineUnavailable) as exc:
+        raise UsageError(str(exc)) from None
+    return lambda progress: pool
 
 
 def _scan(args: argparse.Namespace, analyzer, files, settings: Settings):

@@ -47,7 +47,9 @@ def connect(address: str | None, num_cpus: int | None = None) -> Any:
     common: dict[str, Any] = {"runtime_env": {"env_vars": env} if env else None, "log_to_driver": False,
                               "logging_level": "WARNING", "configure_logging": True}
     if is_local(address):
-        ray.init(num_cpus=num_cpus, include_dashboard=False, object_store_memory=200 * 1024 * 1024, **common)
+        # address="local": always a new instance, never whatever cluster this machine happens to run.
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
+                 object_store_memory=200 * 1024 * 1024, **common)
     else:
         ray.init(address=address, **common)
     return ray

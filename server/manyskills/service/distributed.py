@@ -67,6 +67,9 @@ class RayPoolBackend:
 
         progress = progress or (lambda message, fraction=None: None)
         self.ray = connect(address)
+        from ray import exceptions as ray_errors
+
+        self._errors = ray_errors
         available = self.ray.available_resources()
         free = int(available.get("GPU", 0) // gpus_per_worker) if gpus_per_worker else int(available.get("CPU", 0))
         if free < 1:
@@ -91,7 +94,7 @@ class RayPoolBackend:
     def _get(self, refs, what: str):
         try:
             return self.ray.get(refs, timeout=self.stall_timeout)
-        except self.ray.exceptions.GetTimeoutError:
+        except self._errors.GetTimeoutError:
             raise ScanError(f"Ray workers did not {what} within {self.stall_timeout:.0f} s") from None
 
     # ------------------------------------------------------------------ AnalysisBackend (one worker per call)
@@ -127,7 +130,7 @@ class RayPoolBackend:
             load[worker] -= 1
             try:
                 round_results = self.ray.get(done[0])
-            except self.ray.exceptions.RayError as exc:  # retries exhausted
+            except self._errors.RayError as exc:  # retries exhausted
                 raise ScanError(f"a Ray worker failed on round {index}: {exc}") from None
             on_round(index, round_results)
 
