@@ -3,6 +3,7 @@ environment the workers need, and a local instance when no address is given."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ def connect(address: str | None, num_cpus: int | None = None) -> Any:
         return ray
     env = worker_env(address)
     common: dict[str, Any] = {"runtime_env": {"env_vars": env} if env else None, "log_to_driver": False,
-                              "logging_level": "WARNING", "configure_logging": True}
+                              "logging_level": logging.WARNING, "configure_logging": True}
     if is_local(address):
         # address="local": always a new instance, never whatever cluster this machine happens to run.
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
