@@ -159,12 +159,12 @@ async def test_two_editors_share_one_service_with_in_process_diagnostics(service
     editors = await asyncio.gather(open_session(remote), open_session(remote))
     try:
         for editor in editors:
-            assert await wait_for(lambda: len(diagnostics(editor)) == 3, 180)
+            assert await wait_for(lambda e=editor: len(diagnostics(e)) == 3, 180)
             assert summary(diagnostics(editor)) == expected
             assert (await stats(editor))["backend"] == "RemoteBackend"  # no model in the editor's server
         ready = get_json(service["url"] + "/readyz")
         assert ready["stats"]["functions"] - served_before == 2 * 3  # both sessions went to the one replica
-        assert ready["identity"]["base_name"] == "tiny"
+        assert ready["identity"]["base_name"] == Path(tiny_model_dir).name  # the model the service was told to load
 
         # Live switch to the in-process model and back, no restart; results come from each backend's cache.
         editor = editors[0]
@@ -180,21 +180,26 @@ async def test_two_editors_share_one_service_with_in_process_diagnostics(service
         await asyncio.gather(*(close_session(e) for e in editors))
 
 
-def test_service_health_and_bad_input(service):
+def test_service_health_and_bad_input(service, tiny_model_dir):
     health = get_json(service["url"] + "/healthz")
-    assert health["state"] == "ok" and health["identity"]["base_name"] == "tiny"
+    assert health["state"] == "ok" and health["identity"]["base_name"] == Path(tiny_model_dir).name
     request = urllib.request.Request(service["url"] + "/v1/analyse", method="POST",
                                      data=json.dumps({"items": [{"language": 3}]}).encode())
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=30)
     assert refused.value.code == 400
     answer = json.load(refused.value)
-    assert "language" in answer["error"] and answer["identity"]["base_name"] == "tiny"
+    assert "language" in answer["error"] and answer["identity"]["base_name"] == Path(tiny_model_dir).name
 
 
-def run_check(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def run_check(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "manyskills", "check", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=900, env=ENV)
+                          text=True, timeout=900, env=env or ENV)
+
+
+# Ray 2.60 clusters started by ray.init use token auth (the token is in ~/.ray/auth_token); a client
+# naming an explicit address sends it only with RAY_AUTH_MODE=token.
+RAY_CLIENT_ENV = {**ENV, "RAY_AUTH_MODE": "token"}
 
 
 def test_check_on_ray_equals_a_local_run(service, tiny_model_dir, tmp_path):
@@ -205,15 +210,23 @@ def test_check_on_ray_equals_a_local_run(service, tiny_model_dir, tmp_path):
         (tmp_path / f"module_{f}.py").write_text("".join(body.format(i=i, n=i if i % 5 else 0) for i in range(40)))
     common = [".", "--format", "json", "--threshold", "0", "--model", str(tiny_model_dir), "--device", "cpu"]
     local = run_check(*common, cwd=tmp_path)
-    on_ray = run_check(*common, "--ray", service["ray_address"], cwd=tmp_path)
+    on_ray = run_check(*common, "--ray", service["ray_address"], cwd=tmp_path, env=RAY_CLIENT_ENV)
     served = run_check(*common, "--engine", service["url"], cwd=tmp_path)
     for done in (local, on_ray, served):
-        assert done.returncode == 1, done.stderr[-3000:]
+        assert done.returncode == 1 and done.stdout.startswith("{"), done.stderr[-3000:]  # 1 = findings
     report = json.loads(local.stdout)
     assert report["functions"] > 160 and any(f["skill"] == "clone" for f in report["findings"])
     assert json.loads(on_ray.stdout) == report
     assert json.loads(served.stdout) == report
     assert "Ray worker" in on_ray.stderr  # progress streamed while rounds finished
+
+
+def test_check_on_ray_without_the_auth_token_says_so(service, tmp_path):
+    (tmp_path / "a.py").write_text("def f(x):\n    return x\n")
+    env = {k: v for k, v in ENV.items() if k != "RAY_AUTH_MODE"}
+    done = run_check(".", "--ray", service["ray_address"], cwd=tmp_path, env=env)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "RAY_AUTH_MODE=token" in done.stderr and "Traceback" not in done.stderr, done.stderr[-3000:]
 
 
 async def test_killed_replica_mid_request_retries_or_says_so(service, tiny_model_dir):

@@ -13,14 +13,13 @@ import time
 import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
-
 from manyskills.model.engine import ModelEngine
 from manyskills.model.types import FunctionInput
 from manyskills.service import wire
 from manyskills.service.batching import batch_plan
 from manyskills.service.client import ServiceClient, ServiceUnavailable, check_engine_url
 from manyskills.settings import parse_settings
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 SOURCE = "def first(xs):\n    return xs[0]\n\n\ndef second(name):\n    return name.upper()\n"
 URI = "file:///tmp/manyskills-remote/example.py"

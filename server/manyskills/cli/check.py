@@ -139,13 +139,13 @@ def _loader(args: argparse.Namespace, settings: Settings):
 
         return backend_loader(settings, lambda level, message: print(f"manyskills: {message}", file=sys.stderr))
     # Ray connects here, on the main thread (ray.init installs signal handlers); the engine only holds the pool.
-    from manyskills.service.cluster import RayMissing
+    from manyskills.service.cluster import RayUnavailable
     from manyskills.service.distributed import RayPoolBackend
 
     try:
         pool = RayPoolBackend(args.ray, settings.model, settings.adapter, settings.device, args.ray_workers,
                               args.ray_gpus_per_worker, progress=_progress)
-    except (RayMissing, EngineUnavailable) as exc:
+    except (RayUnavailable, EngineUnavailable) as exc:
         raise UsageError(str(exc)) from None
     return lambda progress: pool
 

@@ -49,7 +49,7 @@ def _wait_ready(url: str, timeout: float) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from manyskills.cli.main import EXIT_ERROR
-    from manyskills.service.cluster import RayMissing, connect, worker_env
+    from manyskills.service.cluster import RayUnavailable, connect, worker_env
 
     if args.replicas < 1 or args.num_cpus < 0 or args.num_gpus < 0 or not 0 < args.port < 65536:
         print("manyskills model-server: --replicas >= 1, --num-cpus/--num-gpus >= 0 and a valid --port",
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     try:
         ray = connect(args.address, args.cluster_cpus)
-    except RayMissing as exc:
+    except RayUnavailable as exc:
         print(f"manyskills model-server: {exc}", file=sys.stderr)
         return EXIT_ERROR
     from ray import serve

@@ -5,7 +5,7 @@ local model when the service is down (`engineFallback: "local"`)."""
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from manyskills.settings import Settings
 

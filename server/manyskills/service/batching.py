@@ -5,7 +5,7 @@ runs (results then match the in-process engine bit for bit, bf16 included)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from manyskills.model.types import AnalysisBackend, FunctionAnalysis, FunctionInput
 

@@ -13,8 +13,17 @@ LOCAL = "local"
 FORWARDED_ENV = ("MANYSKILLS_DTYPE", "MANYSKILLS_CACHE_DIR", "MANYSKILLS_ADAPTER", "HF_HUB_OFFLINE")
 
 
-class RayMissing(RuntimeError):
+class RayUnavailable(RuntimeError):
+    """Ray cannot be used here: not installed, or the cluster cannot be reached (the message says why)."""
+
+
+class RayMissing(RayUnavailable):
     pass
+
+
+AUTH_HINT = ("the Ray cluster at {address} requires token authentication: set RAY_AUTH_MODE=token "
+             "(the token is read from RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token, which a "
+             "cluster started on this machine writes; Ray sends it only when asked to)")
 
 
 def import_ray():
@@ -52,5 +61,20 @@ def connect(address: str | None, num_cpus: int | None = None) -> Any:
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
                  object_store_memory=200 * 1024 * 1024, **common)
     else:
-        ray.init(address=address, **common)
+        try:
+            ray.init(address=address, **common)
+        except (ConnectionError, RuntimeError, ray.exceptions.RayError) as exc:
+            raise RayUnavailable(_connect_failure(address, exc)) from None
     return ray
+
+
+def _connect_failure(address: str, exc: BaseException) -> str:
+    """Ray raises a bare "Failed to connect"; the cause (often a missing auth token) is down the chain."""
+    causes = []
+    seen: BaseException | None = exc
+    while seen is not None and len(causes) < 8:
+        causes.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    if any(type(c).__name__ == "AuthenticationError" or "InvalidAuthToken" in str(c) for c in causes):
+        return AUTH_HINT.format(address=address)
+    return f"cannot connect to the Ray cluster at {address}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
