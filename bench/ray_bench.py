@@ -5,8 +5,9 @@
 1. Memory: N real `manyskills serve` subprocesses (one per editor window), each with a document
    open and its diagnostics published. In-process: every server loads its own model. Shared: every
    server uses `engine = http://...` and one `manyskills model-server` (local Ray instance, one
-   replica) holds the model. RSS is summed over all processes (servers + the whole Ray tree), so
-   pages shared between processes count once per process: an upper bound, the usual `ps` view.
+   replica) holds the model. Memory is summed over all processes (servers + the whole Ray tree) as
+   RSS (pages shared between processes count once per process: the usual `ps` view, an upper bound)
+   and as PSS (shared pages split between their processes: what the processes use together).
 2. Throughput: the same functions (this repository's own Python code) analysed in-process (the
    engine, torch's default threads) and by `check --ray`'s worker pool on a local Ray instance with
    1 and 2 workers (one CPU and one torch thread each); model loading and worker start are reported
@@ -38,14 +39,18 @@ DOC = "".join(f"def handler_{i}(items, limit={i}):\n    total = 0\n    for item 
 URI = "file:///tmp/manyskills-bench/doc.py"
 
 
-def rss_mb(pids: list[int]) -> float:
-    total = 0
+def rss_mb(pids: list[int]) -> tuple[float, float]:
+    """(RSS, PSS) summed over `pids`, in MB. RSS counts a page shared by k processes k times (the `ps`
+    view, an upper bound); PSS charges each process 1/k of it, so the PSS sum is the memory used."""
+    rss = pss = 0
     for pid in pids:
         try:
-            total += psutil.Process(pid).memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
-    return total / 2**20
+            info = psutil.Process(pid).memory_full_info()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        rss += info.rss
+        pss += getattr(info, "pss", info.rss)
+    return rss / 2**20, pss / 2**20
 
 
 def tree(pid: int) -> list[int]:
@@ -113,21 +118,23 @@ async def memory(args) -> list[dict]:
     rows = []
     for n in args.sessions:
         editors = await open_editors(n, base)
-        in_process = rss_mb([c._server.pid for c in editors])
+        in_process, in_process_pss = rss_mb([c._server.pid for c in editors])
         await close_editors(editors)
-        rows.append({"sessions": n, "in_process_mb": round(in_process)})
-        print(f"  {n} in-process session(s): {in_process:.0f} MB", file=sys.stderr, flush=True)
+        rows.append({"sessions": n, "in_process_mb": round(in_process), "in_process_pss_mb": round(in_process_pss)})
+        print(f"  {n} in-process session(s): RSS {in_process:.0f} MB, PSS {in_process_pss:.0f} MB",
+              file=sys.stderr, flush=True)
     service, url = start_service(args)
     try:
         for row in rows:
             editors = await open_editors(row["sessions"], {**base, "engine": url, "engineTimeout": 600})
-            editors_mb = rss_mb([c._server.pid for c in editors])
-            service_mb = rss_mb(tree(service.pid))
+            editors_mb, editors_pss = rss_mb([c._server.pid for c in editors])
+            service_mb, service_pss = rss_mb(tree(service.pid))
             await close_editors(editors)
             row.update(shared_editors_mb=round(editors_mb), shared_service_mb=round(service_mb),
-                       shared_total_mb=round(editors_mb + service_mb))
-            print(f"  {row['sessions']} session(s) + service: {editors_mb:.0f} + {service_mb:.0f} MB",
-                  file=sys.stderr, flush=True)
+                       shared_total_mb=round(editors_mb + service_mb), shared_editors_pss_mb=round(editors_pss),
+                       shared_service_pss_mb=round(service_pss), shared_total_pss_mb=round(editors_pss + service_pss))
+            print(f"  {row['sessions']} session(s) + service: RSS {editors_mb:.0f} + {service_mb:.0f} MB, "
+                  f"PSS {editors_pss:.0f} + {service_pss:.0f} MB", file=sys.stderr, flush=True)
     finally:
         stop(service)
     return rows
@@ -175,6 +182,9 @@ def throughput(args) -> list[dict]:
     rows.append({"mode": "local (in-process)", "workers": 1, "start_s": round(load_s, 1),
                  "analyse_s": round(seconds, 1), "functions_per_s": round(len(functions) / seconds, 2)})
     print(f"  local: {len(functions) / seconds:.2f} functions/s", file=sys.stderr, flush=True)
+    # Ray starts its workers at nice 15 (worker_niceness) so its own daemons win the CPU; on a shared box
+    # that would measure the other tenants, not Ray. Workers here run at the driver's priority instead.
+    os.environ.setdefault("RAY_worker_niceness", "0")
     ray = connect("local", num_cpus=2)
     try:
         for workers in (1, 2):
@@ -208,16 +218,22 @@ def main() -> int:
     args = parser.parse_args()
     args.sessions = [int(s) for s in args.sessions.split(",")]
     info = {"model": args.model or "embedded SmolLM2-135M-Instruct + models/default", "device": args.device,
-            "dtype": os.environ.get("MANYSKILLS_DTYPE", "auto"), "cpus": os.cpu_count()}
+            "dtype": os.environ.get("MANYSKILLS_DTYPE", "auto"), "cpus": os.cpu_count(),
+            "ray_worker_niceness": os.environ.get("RAY_worker_niceness", "0 (set by this script)"),
+            "load_average_at_start": [round(x, 1) for x in os.getloadavg()]}
     memory_rows = [] if args.skip_memory else asyncio.run(memory(args))
     throughput_rows = throughput(args)
-    print(f"\nmodel: {info['model']}  device: {info['device']}  dtype: {info['dtype']}  cpus: {info['cpus']}")
+    info["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
+    print(f"\nmodel: {info['model']}  device: {info['device']}  dtype: {info['dtype']}  cpus: {info['cpus']}  "
+          f"load average at start/end: {info['load_average_at_start'][0]} / {info['load_average_at_end'][0]}")
     if memory_rows:
-        print("\n| editor sessions | in-process models, RSS | shared service: editors + service = total |")
-        print("|---|---|---|")
+        print("\n| editor sessions | in-process models: RSS / PSS | shared service, RSS: editors + service = total "
+              "| shared service, PSS: editors + service = total |")
+        print("|---|---|---|---|")
         for r in memory_rows:
-            print(f"| {r['sessions']} | {r['in_process_mb']} MB | {r['shared_editors_mb']} + "
-                  f"{r['shared_service_mb']} = {r['shared_total_mb']} MB |")
+            print(f"| {r['sessions']} | {r['in_process_mb']} / {r['in_process_pss_mb']} MB | {r['shared_editors_mb']} + "
+                  f"{r['shared_service_mb']} = {r['shared_total_mb']} MB | {r['shared_editors_pss_mb']} + "
+                  f"{r['shared_service_pss_mb']} = {r['shared_total_pss_mb']} MB |")
     print("\n| scan | workers | start (load) | analyse | functions/s | same results |")
     print("|---|---|---|---|---|---|")
     for r in throughput_rows:
