@@ -14,6 +14,7 @@ import cattrs
 
 ALL_LANGUAGES = ("python", "javascript", "typescript", "tsx", "java", "c", "cpp", "go", "rust")
 DEVICES = ("auto", "cpu", "cuda")
+ENGINE_FALLBACKS = ("none", "local")
 
 
 @attrs.frozen
@@ -38,6 +39,18 @@ def _non_negative(_inst: Any, attribute: attrs.Attribute, value: int) -> None:
         raise ValueError(f"{attribute.name} must be >= 0, got {value}")
 
 
+def _engine(_inst: Any, _attribute: attrs.Attribute, value: str) -> None:
+    if value != "local":
+        from manyskills.service.client import check_engine_url
+
+        check_engine_url(value)
+
+
+def _positive(_inst: Any, attribute: attrs.Attribute, value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be > 0, got {value}")
+
+
 def _known_languages(_inst: Any, attribute: attrs.Attribute, value: tuple[str, ...]) -> None:
     unknown = sorted(set(value) - set(ALL_LANGUAGES))
     if unknown:
@@ -58,10 +71,15 @@ class Settings:
     max_file_bytes: int = attrs.field(default=1_000_000, validator=_non_negative)
     languages: tuple[str, ...] = attrs.field(default=ALL_LANGUAGES, converter=tuple, validator=_known_languages)
     cache_size: int = attrs.field(default=50_000, validator=_non_negative)  # cached function results
+    # "local" = the model runs in this process; "http://host:port" = a shared model service (model-server).
+    engine: str = attrs.field(default="local", validator=[attrs.validators.instance_of(str), _engine])
+    engine_fallback: Literal["none", "local"] = attrs.field(default="none",
+                                                            validator=attrs.validators.in_(ENGINE_FALLBACKS))
+    engine_timeout: float = attrs.field(default=30.0, validator=_positive)  # seconds per service call, retries included
 
     def model_key(self) -> tuple:
         """Settings that change which model is loaded (a change reloads the engine, not the server)."""
-        return (self.model, self.adapter, self.device)
+        return (self.model, self.adapter, self.device, self.engine, self.engine_fallback, self.engine_timeout)
 
 
 def _camel(name: str) -> str:

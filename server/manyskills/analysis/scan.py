@@ -37,16 +37,7 @@ def scan_files(analyzer: Analyzer, files: Iterable[tuple[Path, str]], settings: 
                token: CancelToken | None = None, source_of: Callable[[Path], str] = str,
                on_progress: Callable[[int, int], None] | None = None) -> list[FileResult]:
     """Clones are reported only once every file's embeddings are known (a second, model-free pass)."""
-    results: list[FileResult] = []
-    for path, language in files:
-        text, reason = read_source(path, settings.max_file_bytes)
-        result = FileResult(path, language, source_of(path), skipped=reason)
-        if text is not None:
-            result.lines = text.split("\n")
-            result.functions = index_functions(language, text)
-        elif reason:
-            log.info("skipped %s: %s", path, reason)
-        results.append(result)
+    results = index_files(files, settings, source_of)
     pending = [f for r in results for f in r.functions]
     total = len(pending)
     analyses: dict = {}
@@ -65,6 +56,28 @@ def scan_files(analyzer: Analyzer, files: Iterable[tuple[Path, str]], settings: 
         done += len(round_functions)
         if on_progress:
             on_progress(done, total)
+    derive_findings(analyzer, results, analyses, settings)
+    return results
+
+
+def index_files(files: Iterable[tuple[Path, str]], settings: Settings,
+                source_of: Callable[[Path], str] = str) -> list[FileResult]:
+    """Read and index every file (no model); unreadable or oversized files carry a `skipped` reason."""
+    results: list[FileResult] = []
+    for path, language in files:
+        text, reason = read_source(path, settings.max_file_bytes)
+        result = FileResult(path, language, source_of(path), skipped=reason)
+        if text is not None:
+            result.lines = text.split("\n")
+            result.functions = index_functions(language, text)
+        elif reason:
+            log.info("skipped %s: %s", path, reason)
+        results.append(result)
+    return results
+
+
+def derive_findings(analyzer: Analyzer, results: list[FileResult], analyses: dict, settings: Settings) -> None:
+    """Findings of every file from the model's results (content hash -> analysis), in file order."""
     no_clones = _without_clones(settings)
     for result in results:  # first pass: fill the embedding index
         analyzer.findings(result.source, result.functions, analyses, no_clones, result.lines,
@@ -72,7 +85,6 @@ def scan_files(analyzer: Analyzer, files: Iterable[tuple[Path, str]], settings: 
     for result in results:
         result.findings = analyzer.findings(result.source, result.functions, analyses, settings, result.lines,
                                             LANGUAGES[result.language].line_comment)
-    return results
 
 
 def _without_clones(settings: Settings) -> Settings:

@@ -16,6 +16,7 @@ import attrs
 from manyskills import __version__
 from manyskills.analysis.findings import Finding
 from manyskills.index.types import Span
+from manyskills.model.engine import EngineUnavailable
 from manyskills.settings import ALL_LANGUAGES, Settings, SkillToggles
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -35,6 +36,15 @@ def add_parser(sub) -> None:
     p.add_argument("--adapter", default=None, help="adapter directory (default: the shipped adapter)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--output", "-o", default=None, help="write the report to this file instead of stdout")
+    p.add_argument("--engine", default="local",
+                   help="'local' (default: the model runs here) or the URL of a model service (manyskills model-server)")
+    p.add_argument("--engine-timeout", type=float, default=60.0, help="seconds per service call, retries included")
+    p.add_argument("--engine-fallback", choices=("none", "local"), default="none",
+                   help="use the local model when the service does not answer")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="spread the scan over Ray workers: a local instance, or ADDRESS (auto, HOST:PORT, ray://...)")
+    p.add_argument("--ray-workers", type=int, default=None, help="Ray workers (default: one per free CPU)")
+    p.add_argument("--ray-gpus-per-worker", type=float, default=0.0, help="GPUs per Ray worker")
     p.set_defaults(run=run)
 
 
@@ -43,7 +53,13 @@ class UsageError(Exception):
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    settings = Settings(device=args.device, model=args.model, adapter=args.adapter)
+    try:
+        settings = Settings(device=args.device, model=args.model, adapter=args.adapter, engine=args.engine,
+                            engine_fallback=args.engine_fallback, engine_timeout=args.engine_timeout)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.ray is not None and args.engine != "local":
+        raise UsageError("--ray and --engine are alternatives: Ray workers load the model themselves")
     if args.threshold is not None:
         if not 0.0 <= args.threshold <= 1.0:
             raise UsageError(f"--threshold must be between 0 and 1, got {args.threshold}")
@@ -82,12 +98,14 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     from manyskills.analysis.analyzer import Analyzer
     from manyskills.analysis.files import iter_source_files
-    from manyskills.analysis.scan import scan_files
     from manyskills.model.engine import ModelEngine
-    from manyskills.model.runtime import LocalRuntime
 
-    engine = ModelEngine(lambda progress: LocalRuntime.load(settings.model, settings.adapter, settings.device,
-                                                            progress), on_progress=_progress)
+    try:
+        loader = _loader(args, settings)
+    except UsageError as exc:
+        print(f"manyskills check: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    engine = ModelEngine(loader, on_progress=_progress)
     engine.start()
     engine.wait_ready()
     if engine.backend is None:
@@ -95,11 +113,17 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     analyzer = Analyzer(engine, settings.cache_size)
     files = list(iter_source_files(args.paths, settings.languages))
-    results = scan_files(analyzer, files, settings)
-    reviews = _reviews(engine, results) if args.review and settings.skills.review else {}
+    try:
+        results = _scan(args, analyzer, files, settings)
+        reviews = _reviews(engine, results) if args.review and settings.skills.review else {}
+    except EngineUnavailable as exc:
+        print(f"manyskills check: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        engine.shutdown(wait=30)
+        _close(engine.backend)
     identity = engine.backend.identity
     report = build_report(results, identity, reviews)
-    engine.shutdown(wait=30)
     rendered = {"json": lambda: json.dumps(report, indent=2), "sarif": lambda: json.dumps(to_sarif(report), indent=2),
                 "text": lambda: to_text(report)}[args.format]()
     if args.output:
@@ -107,6 +131,45 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(rendered + ("\n" if rendered else ""))
     return EXIT_FINDINGS if report["findings"] else EXIT_OK
+
+
+def _loader(args: argparse.Namespace, settings: Settings):
+    if args.ray is None:
+        from manyskills.service.backends import backend_loader
+
+        return backend_loader(settings, lambda level, message: print(f"manyskills: {message}", file=sys.stderr))
+    # Ray connects here, on the main thread (ray.init installs signal handlers); the engine only holds the pool.
+    from manyskills.service.cluster import RayUnavailable
+    from manyskills.service.distributed import RayPoolBackend
+
+    try:
+        pool = RayPoolBackend(args.ray, settings.model, settings.adapter, settings.device, args.ray_workers,
+                              args.ray_gpus_per_worker, progress=_progress)
+    except (RayUnavailable, EngineUnavailable) as exc:
+        raise UsageError(str(exc)) from None
+    return lambda progress: pool
+
+
+def _scan(args: argparse.Namespace, analyzer, files, settings: Settings):
+    """Locally (or through the model service), or spread over Ray workers: the same results either way."""
+    from manyskills.analysis.scan import derive_findings, index_files, scan_files
+
+    if args.ray is None:
+        return scan_files(analyzer, files, settings)
+    from manyskills.service.distributed import analyse_on_ray
+
+    results = index_files(files, settings)
+    backend = analyzer.engine.backend
+    analyses = analyse_on_ray(backend, results, lambda done, total: _progress(
+        f"{done}/{total} functions on {backend.size} Ray worker(s)", done / max(total, 1)))
+    derive_findings(analyzer, results, analyses, settings)
+    return results
+
+
+def _close(backend) -> None:
+    close = getattr(backend, "close", None)
+    if close is not None:
+        close()
 
 
 def _reviews(engine, results) -> dict:

@@ -129,6 +129,7 @@ def register(server: ManySkillsServer) -> None:
         engine, analyzer = ls.engine, ls.analyzer
         return {
             "state": engine.status.state if engine else "idle",
+            "backend": type(engine.backend).__name__ if engine and engine.backend else None,
             "functionsAnalysed": engine.functions_analysed if engine else 0,
             "tokensAnalysed": engine.tokens_analysed if engine else 0,
             "queue": engine.queue_length() if engine else 0,

@@ -1,7 +1,7 @@
 """Settings: `initializationOptions`, then `workspace/configuration`, then live updates.
 
-A setting change never restarts the server: model/adapter/device changes reload the engine in the
-background; threshold/skill changes re-derive findings from cached results without the model.
+A setting change never restarts the server: model/adapter/device/engine changes reload the engine in
+the background (switching between the in-process model and a model service); threshold/skill changes re-derive findings from cached results without the model.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def apply_settings(server: ManySkillsServer, new: Settings, errors: list[str]) -
         return
     if new.model_key() != old.model_key():
         log.info("model settings changed: reloading the engine")
-        server.engine.reload(make_loader(new))
+        server.engine.reload(make_loader(new, server.message_from_thread))
     if new.cache_size != old.cache_size and server.analyzer is not None:
         server.analyzer.cache.resize(new.cache_size)
     if new != old:

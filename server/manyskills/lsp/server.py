@@ -53,13 +53,11 @@ class ClientFeatures:
         )
 
 
-def make_loader(settings: Settings):
-    def load(progress):
-        from manyskills.model.runtime import LocalRuntime  # torch/transformers load here, off the event loop
+def make_loader(settings: Settings, notify=None):
+    """The engine's loader: the in-process model, or the model service the `engine` setting names."""
+    from manyskills.service.backends import backend_loader
 
-        return LocalRuntime.load(settings.model, settings.adapter, settings.device, progress)
-
-    return load
+    return backend_loader(settings, notify)
 
 
 class ManySkillsServer(LanguageServer):
@@ -86,10 +84,10 @@ class ManySkillsServer(LanguageServer):
         """Start loading the model in the background; requests are answered meanwhile."""
         self.loop = asyncio.get_running_loop()
         self.engine = ModelEngine(
-            make_loader(self.settings),
+            make_loader(self.settings, self.message_from_thread),
             on_status=self._status_from_thread,
             on_progress=self._progress_from_thread,
-            cpu_fallback_loader=make_loader(_cpu(self.settings)),
+            cpu_fallback_loader=make_loader(_cpu(self.settings), self.message_from_thread),
         )
         self.analyzer = Analyzer(self.engine, self.settings.cache_size)
         self.engine.start()
@@ -101,6 +99,13 @@ class ManySkillsServer(LanguageServer):
     def _progress_from_thread(self, message: str, fraction: float | None = None) -> None:
         if self.loop is not None and not self.loop.is_closed():
             self.loop.call_soon_threadsafe(self._on_progress, message, fraction)
+
+    def message_from_thread(self, level: str, message: str) -> None:
+        """window/showMessage from any thread (the model service reports outages from the engine's)."""
+        kind = {"error": lsp.MessageType.Error, "warning": lsp.MessageType.Warning}.get(level, lsp.MessageType.Info)
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(lambda: self.window_show_message(
+                lsp.ShowMessageParams(type=kind, message=f"ManySkills: {message}")))
 
     def _on_status(self, status: EngineStatus) -> None:
         if status.state == "loading":

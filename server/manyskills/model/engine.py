@@ -138,6 +138,10 @@ class ModelEngine:
         self._set_status("loading", "loading model")
         try:
             self._backend = self._loader(self._on_progress)
+        except EngineUnavailable as exc:  # an expected outage (model service down): the message says it all
+            log.error("model load failed: %s", exc)
+            self._backend = None
+            self._set_status("error", str(exc))
         except Exception as exc:  # noqa: BLE001 - any load failure disables analysis, never the server
             log.exception("model load failed")
             self._backend = None
