@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -61,11 +62,28 @@ def connect(address: str | None, num_cpus: int | None = None) -> Any:
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
                  object_store_memory=200 * 1024 * 1024, **common)
     else:
+        unreachable = _unreachable(address)
+        if unreachable:
+            raise RayUnavailable(f"cannot connect to the Ray cluster at {address}: {unreachable}")
         try:
             ray.init(address=address, **common)
         except (ConnectionError, RuntimeError, ray.exceptions.RayError) as exc:
             raise RayUnavailable(_connect_failure(address, exc)) from None
     return ray
+
+
+def _unreachable(address: str, timeout: float = 5.0) -> str | None:
+    """Why nothing answers at HOST:PORT (or ray://HOST:PORT), or None. Ray itself retries an address
+    where nothing listens for about 14 minutes (20 attempts of ~40 s); this answers in seconds."""
+    target = address.removeprefix("ray://")
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit():
+        return None  # "auto" and the like: Ray finds the cluster itself
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return None
+    except OSError as exc:
+        return f"nothing answers at {target} ({exc.strerror or exc}); is the cluster running (`ray status`)?"
 
 
 def _connect_failure(address: str, exc: BaseException) -> str:
