@@ -43,6 +43,20 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, int(round(q / 100 * len(ordered))) - 1))]
 
 
+def bench_model(model: str | None) -> str:
+    """The model directory a plumbing benchmark runs on: the given one, else the tests' tiny random model
+    (built once into the temp dir)."""
+    if model is not None:
+        return model
+    import tempfile
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from tinymodel import build_tiny_model
+
+    tiny = Path(tempfile.gettempdir()) / "manyskills-bench-tiny"
+    return str(tiny if (tiny / "config.json").is_file() else build_tiny_model(tiny))
+
+
 # ---------------------------------------------------------------------------------------------- memory
 def peak_rss_mib() -> float:
     """Peak resident set of this process (Linux reports KiB)."""

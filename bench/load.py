@@ -30,17 +30,15 @@ sys.path[:0] = [str(REPO / "tests" / "hardening"), str(REPO / "tests")]
 from raw_lsp import RawServer  # noqa: E402
 from text_reference import apply_change, utf16_position  # noqa: E402
 
+sys.path.insert(0, str(REPO / "bench"))
+from _common import bench_model, percentile  # noqa: E402
+
 FUNCTION = "def handler_{i}(items, limit={i}):\n    total = 0\n    for item in items:\n        total += item - limit\n    return total\n\n\n"
 
 
 def make_workspace(root: Path, files: int, functions: int) -> None:
     for f in range(files):
         (root / f"module_{f}.py").write_text("".join(FUNCTION.format(i=f * 1000 + i) for i in range(functions)))
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def run_load(model: str, bursts: int = 5, rate: int = 1000, docs: int = 4, functions: int = 30,
@@ -116,7 +114,7 @@ def run_load(model: str, bursts: int = 5, rate: int = 1000, docs: int = 4, funct
         "model": ready.get("state"), "bursts": bursts, "rate_per_s": rate, "documents": docs,
         "functions_per_document": functions, "changes_sent": changes_sent,
         "final_diagnostics_latency_s": {"p50": round(statistics.median(latencies), 3),
-                                        "p95": round(percentile(latencies, 0.95), 3),
+                                        "p95": round(percentile(latencies, 95), 3),
                                         "max": round(max(latencies), 3), "n": len(latencies)},
         "queue": {"max": max(queue_samples, default=0), "samples": len(queue_samples)},
         "functions_analysed_during_load": after["functionsAnalysed"] - base["functionsAnalysed"],
@@ -134,12 +132,7 @@ def main() -> int:
     parser.add_argument("--scan-files", type=int, default=40)
     parser.add_argument("--json", default=str(REPO / "bench" / "results" / "load.json"))
     args = parser.parse_args()
-    model = args.model
-    if model is None:
-        from tinymodel import build_tiny_model
-
-        tiny = Path(tempfile.gettempdir()) / "manyskills-bench-tiny"
-        model = str(tiny if (tiny / "config.json").is_file() else build_tiny_model(tiny))
+    model = bench_model(args.model)
     result = run_load(model, args.bursts, args.rate, args.docs, args.functions, args.scan_files)
     print(json.dumps(result, indent=2))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,6 @@ import argparse
 import json
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,6 +24,9 @@ sys.path[:0] = [str(REPO / "tests" / "hardening"), str(REPO / "tests")]
 
 from raw_lsp import RawServer  # noqa: E402
 from text_reference import apply_change, utf16_position  # noqa: E402
+
+sys.path.insert(0, str(REPO / "bench"))
+from _common import bench_model  # noqa: E402
 
 FUNCTION = "def step_{c}_{i}(rows, k={c}):\n    out = []\n    for row in rows:\n        out.append(row * k + {i})\n    return out\n\n\n"
 
@@ -103,12 +105,7 @@ def main() -> int:
     parser.add_argument("--sample-every", type=float, default=5.0, help="seconds between RSS samples")
     parser.add_argument("--json", default=str(REPO / "bench" / "results" / "soak.json"))
     args = parser.parse_args()
-    model = args.model
-    if model is None:
-        from tinymodel import build_tiny_model
-
-        tiny = Path(tempfile.gettempdir()) / "manyskills-bench-tiny"
-        model = str(tiny if (tiny / "config.json").is_file() else build_tiny_model(tiny))
+    model = bench_model(args.model)
     result = soak(model, args.minutes, args.cache_size, args.docs, args.functions, args.sample_every)
     summary = {k: v for k, v in result.items() if k != "samples"}
     print(json.dumps(summary, indent=2))
