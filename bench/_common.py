@@ -80,6 +80,27 @@ def process_memory_mib(pid: int) -> dict[str, float]:
 
 
 # ---------------------------------------------------------------------------------------------- machine
+_DTYPE_BYTES = {"F32": 4, "F16": 2, "BF16": 2, "I64": 8}
+
+
+def tensor_sizes(path: str | Path) -> dict[str, tuple[int, int]]:
+    """(elements, bytes) per top-level tensor-name prefix ("norm", "embed", "base_model", ...), read
+    from the safetensors header only: no tensor is loaded and no torch is needed."""
+    from safetensors import safe_open
+
+    out: dict[str, tuple[int, int]] = {}
+    with safe_open(str(path), "numpy") as handle:
+        for key in handle.keys():  # noqa: SIM118 (not a dict)
+            tensor = handle.get_slice(key)
+            numel = 1
+            for dim in tensor.get_shape():
+                numel *= int(dim)
+            prefix = key.split(".")[0]
+            elements, size = out.get(prefix, (0, 0))
+            out[prefix] = (elements + numel, size + numel * _DTYPE_BYTES[tensor.get_dtype()])
+    return out
+
+
 def machine_info() -> dict:
     import torch
 

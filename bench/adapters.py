@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import subprocess
 import sys
@@ -25,7 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, function_of, machine_info, machine_line, median_time, process_memory_mib, write_json  # noqa: E402
+from _common import (  # noqa: E402
+    ROOT, function_of, machine_info, machine_line, median_time, process_memory_mib, tensor_sizes, write_json,
+)
 
 # Which stored head tensors each skill needs (heads.safetensors prefixes). `norm` is the shared input norm.
 SKILL_HEADS = {
@@ -39,18 +40,8 @@ CLASSIFIER_SKILLS = ["defect", "flaky", "clone", "search"]
 
 
 def tensor_bytes(path: Path) -> dict[str, int]:
-    """Bytes per top-level tensor-name prefix, from the safetensors header (shape x dtype size)."""
-    from safetensors import safe_open
-
-    sizes = {"F32": 4, "F16": 2, "BF16": 2, "I64": 8}
-    out: dict[str, int] = {}
-    with safe_open(str(path), "numpy") as handle:  # header only; no torch needed
-        for key in handle.keys():
-            tensor = handle.get_slice(key)
-            out[key.split(".")[0]] = (
-                out.get(key.split(".")[0], 0) + math.prod(tensor.get_shape()) * sizes[tensor.get_dtype()]
-            )
-    return out
+    """Bytes per top-level tensor-name prefix, from the safetensors header."""
+    return {prefix: size for prefix, (_, size) in tensor_sizes(path).items()}
 
 
 def storage(adapter_dir: Path) -> dict:

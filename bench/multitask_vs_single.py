@@ -21,6 +21,10 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import tensor_sizes  # noqa: E402
+
 SKILLS = ("defect", "flaky", "search", "clone")  # review is generation, served on demand: not part of the pass
 EVAL_LIMITS = {"defect": 600, "search": 500, "clone": 400, "flaky": 400, "repair": 0}
 
@@ -47,22 +51,10 @@ HEAD_PARTS = {"defect": ("norm", "token_bug", "no_bug"), "flaky": ("norm", "flak
 
 
 def trained_parameters(path: Path, skills: tuple[str, ...]) -> int:
-    from safetensors import safe_open
-
-    total = 0
-    with safe_open(str(path / "adapter_model.safetensors"), "pt") as f:
-        total += sum(_numel(f.get_slice(k).get_shape()) for k in f.keys())  # noqa: SIM118 (not a dict)
     parts = {p for s in skills for p in HEAD_PARTS[s]}
-    with safe_open(str(path / "heads.safetensors"), "pt") as f:
-        total += sum(_numel(f.get_slice(k).get_shape()) for k in f.keys() if k.split(".")[0] in parts)  # noqa: SIM118
-    return total
-
-
-def _numel(shape) -> int:
-    n = 1
-    for d in shape:
-        n *= int(d)
-    return n
+    lora = sum(n for n, _ in tensor_sizes(path / "adapter_model.safetensors").values())
+    heads = sum(n for prefix, (n, _) in tensor_sizes(path / "heads.safetensors").items() if prefix in parts)
+    return lora + heads
 
 
 def training_record(path: Path, skills: tuple[str, ...] = SKILLS) -> dict:

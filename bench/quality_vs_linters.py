@@ -19,7 +19,9 @@ Methods (a score per function; "flag" = a warning at the default setting):
 - length-only (shorter = buggier), most-operators line, random line: trivial baselines on the same data.
 
 Metrics: pairwise ranking P(score(buggy) > score(fixed)) (ties count half); detection rate on buggy functions;
-clean functions flagged; localisation top-1 (the flagged line is a bug line; no flag = miss); false warnings per
+clean functions flagged; line top-1 (the method's most suspicious line of the buggy function is a bug line,
+whatever the threshold; a linter without a warning has no line = miss); warned on the bug line (flagged at the
+default threshold *and* the warning's line is a bug line: what an editor user sees); false warnings per
 1,000 lines of clean (fixed) code.
 """
 
@@ -42,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import ROOT, machine_info, machine_line, write_json  # noqa: E402
 from manyskills.training.evaluate import (  # noqa: E402
+    code_lines,
     PairEval,
     analyse_all,
     heldout_pairs,
@@ -77,7 +80,7 @@ class Verdicts:
 
     scores: list[float]
     flags: list[bool] | None = None  # None: no default threshold (ranking score only)
-    lines: list[int | None] | None = None  # None: no localisation; entry None: nothing flagged
+    lines: list[int | None] | None = None  # most suspicious line; None: no localisation; entry None: no line
     warnings: list[int] | None = None  # warnings emitted per function (linters; the model: 1 if flagged)
     rules: dict[str, int] = field(default_factory=dict)
 
@@ -222,7 +225,7 @@ def run_manyskills(runtime, pairs_codes: list[tuple[str, str]], threshold: float
     return Verdicts(
         [r.defect_score for r in results],
         flags,
-        [r.bug_line if f else None for r, f in zip(results, flags)],
+        [r.bug_line for r in results],
         [int(f) for f in flags],
     )
 
@@ -267,7 +270,7 @@ def run_prompted(base, pairs_codes: list[tuple[str, str]]) -> Verdicts:
 # ---------------------------------------------------------------------------------------------- metrics
 def metrics(pairs: list[PairEval], buggy: Verdicts, clean: Verdicts) -> dict:
     n = len(pairs)
-    clean_lines = sum(p.clean.count("\n") + 1 for p in pairs)
+    clean_lines = sum(code_lines(p.clean) for p in pairs)
     out = {"n": n, "pairwise": pairwise(buggy.scores, clean.scores)}
     if buggy.flags is not None:
         out["detection"] = sum(buggy.flags) / n
@@ -277,6 +280,10 @@ def metrics(pairs: list[PairEval], buggy: Verdicts, clean: Verdicts) -> dict:
         out["line_top1"] = (
             sum(line is not None and line in p.bug_lines for line, p in zip(buggy.lines, pairs)) / n
         )
+        if buggy.flags is not None:
+            out["warned_on_bug_line"] = sum(
+                flag and line is not None and line in p.bug_lines for flag, line, p in zip(buggy.flags, buggy.lines, pairs)
+            ) / n
     if buggy.rules or clean.rules:
         out["rules_on_buggy"] = dict(sorted(buggy.rules.items(), key=lambda kv: -kv[1]))
         out["rules_on_clean"] = dict(sorted(clean.rules.items(), key=lambda kv: -kv[1]))
@@ -296,7 +303,7 @@ def trivial_baselines(pairs: list[PairEval]) -> dict[str, dict]:
         },
         "random line": {
             "n": n,
-            "line_top1": sum(len(set(p.bug_lines)) / (p.buggy.count("\n") + 1) for p in pairs) / n,
+            "line_top1": sum(len(set(p.bug_lines)) / code_lines(p.buggy) for p in pairs) / n,
         },
     }
 
@@ -353,13 +360,13 @@ def print_table(name: str, rows: dict, threshold: float) -> None:
     print(f"\n{name}  (ManySkills threshold {threshold:.2f} from the adapter manifest)")
     print(
         f"  {'method':34s} {'n':>4s} {'pairwise':>8s} {'detect':>7s} {'clean flagged':>13s} {'line top-1':>10s}"
-        f" {'false warn/kLOC':>15s}"
+        f" {'warned on bug line':>18s} {'false warn/kLOC':>15s}"
     )
     for method, row in rows.items():
         print(
             f"  {method:34s} {row['n']:4d} {fmt(row, 'pairwise'):>8s} {fmt(row, 'detection'):>7s} "
             f"{fmt(row, 'clean_flagged'):>13s} {fmt(row, 'line_top1'):>10s} "
-            f"{fmt(row, 'false_warnings_per_kloc', '.1f'):>15s}",
+            f"{fmt(row, 'warned_on_bug_line'):>18s} {fmt(row, 'false_warnings_per_kloc', '.1f'):>15s}",
             flush=True,
         )
 

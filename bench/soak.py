@@ -6,6 +6,7 @@ them, and closes them. With `--cache-size` small, the LRU must hold at that size
 off; the JSON holds every sample plus start/peak/end RSS and the growth over the second half.
 
     nice -n 19 .venv/bin/python bench/soak.py --minutes 5 --json bench/results/soak.json
+    .venv/bin/python bench/soak.py --minutes 30 --model default   # the real model, as a user runs it
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from _common import bench_model  # noqa: E402
 FUNCTION = "def step_{c}_{i}(rows, k={c}):\n    out = []\n    for row in rows:\n        out.append(row * k + {i})\n    return out\n\n\n"
 
 
-def soak(model: str, minutes: float, cache_size: int, docs: int, functions: int, sample_every: float,
+def soak(model: str | None, minutes: float, cache_size: int, docs: int, functions: int, sample_every: float,
          seed: int = 0, log: Path | None = None) -> dict:
     rng = random.Random(seed)
     options = {"model": model, "threshold": 0.0, "debounceMs": 50, "cacheSize": cache_size,
@@ -84,7 +85,7 @@ def soak(model: str, minutes: float, cache_size: int, docs: int, functions: int,
     growth = (half[-1]["rss_mb"] - half[0]["rss_mb"]) if len(half) > 1 else 0.0
     span_min = (half[-1]["t_s"] - half[0]["t_s"]) / 60 if len(half) > 1 else 0.0
     return {
-        "model_state": state, "minutes": minutes, "cache_size_setting": cache_size, "documents_per_cycle": docs,
+        "model": model or "default (embedded base + shipped adapter)", "model_state": state, "minutes": minutes, "cache_size_setting": cache_size, "documents_per_cycle": docs,
         "functions_per_document": functions, "cycles": cycle, "edits": edits,
         "rss_mb": {"start": rss[0] if rss else None, "peak": max(rss, default=None), "end": rss[-1] if rss else None,
                    "second_half_growth": round(growth, 1),
@@ -98,14 +99,16 @@ def soak(model: str, minutes: float, cache_size: int, docs: int, functions: int,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=30.0)
-    parser.add_argument("--model", default=None, help="model directory (default: a tiny random model)")
+    parser.add_argument("--model", default=None,
+                        help="model directory, or `default` for the embedded base + shipped adapter a user gets "
+                             "(default: a tiny random model)")
     parser.add_argument("--cache-size", type=int, default=2000, help="the server's cacheSize setting")
     parser.add_argument("--docs", type=int, default=3)
     parser.add_argument("--functions", type=int, default=20)
     parser.add_argument("--sample-every", type=float, default=5.0, help="seconds between RSS samples")
     parser.add_argument("--json", default=str(REPO / "bench" / "results" / "soak.json"))
     args = parser.parse_args()
-    model = bench_model(args.model)
+    model = None if args.model == "default" else bench_model(args.model)
     result = soak(model, args.minutes, args.cache_size, args.docs, args.functions, args.sample_every)
     summary = {k: v for k, v in result.items() if k != "samples"}
     print(json.dumps(summary, indent=2))

@@ -208,6 +208,121 @@ def test_out_of_memory_on_cpu_is_an_error_not_a_crash(tiny_model_dir):
         engine.shutdown(wait=60)
 
 
+def test_batch_size_recovers_after_a_transient_out_of_memory(tiny_model_dir):
+    """Memory is short for a while (batches over 4 fail), then freed: the engine halves to 4, and
+    after a run of good batches steps back up to its configured 16 instead of staying small forever."""
+    from manyskills.model.engine import ModelEngine
+    from manyskills.model.runtime import LocalRuntime
+    from manyskills.model.types import FunctionInput
+
+    engine = ModelEngine(lambda p: LocalRuntime.load(str(tiny_model_dir), None, "cpu", p))
+    engine.oom_recovery_batches = 3
+    limit, attempts = [4], []
+
+    def short_of_memory(size: int) -> None:
+        attempts.append(size)
+        if size > limit[0]:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 1.00 GiB")
+
+    engine.before_batch = short_of_memory
+    engine.start()
+    try:
+        items = [FunctionInput("python", f"def f{i}(x):\n    return x * {i}\n", False) for i in range(16)]
+        assert len(engine.analyse(items).result(timeout=600)) == 16
+        assert attempts == [16, 8, 4, 4, 4, 4]  # halved twice; the remaining 4 fit in one pass
+        assert engine.max_batch == 8  # three good batches: one step back up already
+        limit[0] = 16  # memory freed
+        more = [FunctionInput("python", f"def g{i}(x):\n    return x - {i}\n", False) for i in range(64)]
+        assert len(engine.analyse(more).result(timeout=600)) == 64
+    finally:
+        engine.shutdown(wait=60)
+    assert engine.max_batch == 16 and engine.token_budget == 4096
+    assert attempts[-1] == 16
+
+
+def test_a_persistent_memory_limit_costs_few_failed_batches(tiny_model_dir):
+    """Memory never grows back: each failed step up doubles the wait before the next one, so over
+    60 batches only a handful of passes fail."""
+    from manyskills.model.engine import ModelEngine
+    from manyskills.model.runtime import LocalRuntime
+    from manyskills.model.types import FunctionInput
+
+    engine = ModelEngine(lambda p: LocalRuntime.load(str(tiny_model_dir), None, "cpu", p))
+    engine.oom_recovery_batches = 2
+    failures = []
+
+    def short_of_memory(size: int) -> None:
+        if size > 4:
+            failures.append(size)
+            raise MemoryError("simulated")
+
+    engine.before_batch = short_of_memory
+    engine.start()
+    try:
+        items = [FunctionInput("python", f"def f{i}(x):\n    return x * {i}\n", False) for i in range(240)]
+        assert len(engine.analyse(items).result(timeout=600)) == 240
+    finally:
+        engine.shutdown(wait=60)
+    # 2 to halve from 16, then steps up after 2, 4, 8, 16, 32 good batches (60 batches of 4 in all)
+    assert 3 <= len(failures) <= 7, failures
+    assert engine.max_batch == 4
+
+
+def test_cancelled_jobs_leave_the_queue_at_once(tiny_model_dir):
+    """While the worker is busy, cancelling queued jobs removes them from the queue and fails their
+    futures with Cancelled right away; the job in flight and uncancelled jobs still complete."""
+    import threading
+
+    from manyskills.model.engine import Cancelled, CancelToken, ModelEngine
+    from manyskills.model.runtime import LocalRuntime
+    from manyskills.model.types import FunctionInput
+
+    engine = ModelEngine(lambda p: LocalRuntime.load(str(tiny_model_dir), None, "cpu", p))
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(_size: int) -> None:
+        entered.set()
+        release.wait(60)
+
+    engine.before_batch = hold
+    engine.start()
+    try:
+        item = [FunctionInput("python", "def f(x):\n    return x\n", False)]
+        running = engine.analyse(item)
+        assert entered.wait(600)
+        tokens = [CancelToken() for _ in range(20)]
+        stale = [engine.analyse(item, token=token) for token in tokens]
+        kept = engine.analyse(item)
+        assert engine.queue_length() == 21
+        for token in tokens:
+            token.cancel()
+        assert engine.queue_length() == 1
+        for future in stale:
+            with pytest.raises(Cancelled):
+                future.result(timeout=1)
+        late = CancelToken()
+        late.cancel()
+        with pytest.raises(Cancelled):  # submitted with a token that is already cancelled
+            engine.analyse(item, token=late).result(timeout=1)
+        assert engine.queue_length() == 1
+        engine.before_batch = None
+        release.set()
+        assert len(running.result(timeout=600)) == 1 and len(kept.result(timeout=600)) == 1
+    finally:
+        release.set()
+        engine.shutdown(wait=60)
+
+
+def _kill_and_restart(server: RawServer, tmp_path: Path, options: dict, env: dict) -> RawServer:
+    """SIGKILL the server (no shutdown, no chance to clean up) and start a fresh one on the same cache."""
+    server.proc.send_signal(signal.SIGKILL)
+    server.proc.wait(30)
+    server.close()
+    again = RawServer(stderr_path=tmp_path / "second.log", configuration=options, env=env)
+    again.initialize(options)
+    return again
+
+
 @pytest.mark.slow
 def test_server_killed_mid_analysis_restarts_cleanly(tiny_model_dir, tmp_path):
     source = "".join(f"def handler_{i}(items, limit={i}):\n    return [x - limit for x in items]\n\n\n"
@@ -220,12 +335,8 @@ def test_server_killed_mid_analysis_restarts_cleanly(tiny_model_dir, tmp_path):
     server.wait_for(lambda: server.command("manyskills.stats")["functionsAnalysed"] > 0, 600, 0.1, "analysis")
     stats = server.command("manyskills.stats")
     assert stats["functionsAnalysed"] < 3000  # still busy: killed mid-analysis
-    server.proc.send_signal(signal.SIGKILL)
-    server.proc.wait(30)
-    server.close()
-    again = RawServer(stderr_path=tmp_path / "second.log", configuration=_options(tiny_model_dir), env=env)
+    again = _kill_and_restart(server, tmp_path, _options(tiny_model_dir), env)
     try:
-        again.initialize(_options(tiny_model_dir))
         again.notify("textDocument/didOpen", {"textDocument": {"uri": URI, "languageId": "python", "version": 1,
                                                                "text": PY}})
         again.wait_for(lambda: (d := again.diagnostics(URI)) and len(d["diagnostics"]) == 2, 600, 0.2, "diags")
@@ -250,12 +361,8 @@ def test_killed_during_first_run_conversion_recovers(tmp_path):
     server.initialize(_options(None))
     server.wait_for(lambda: list((tmp_path / "cache").rglob(".convert-*")), 600, 0.2, "conversion under way")
     time.sleep(1.0)
-    server.proc.send_signal(signal.SIGKILL)
-    server.proc.wait(30)
-    server.close()
-    again = RawServer(stderr_path=tmp_path / "second.log", configuration=_options(None), env=env)
+    again = _kill_and_restart(server, tmp_path, _options(None), env)
     try:
-        again.initialize(_options(None))
         assert _wait_state(again, "ready", 1200)
     finally:
         assert again.close() == 0, again.stderr_tail()

@@ -28,7 +28,12 @@ def _unit_len(char: str, encoding: str) -> int:
 
 
 def _line_text(lines: list[str], line: int) -> str:
-    return lines[line].rstrip("\r\n") if 0 <= line < len(lines) else ""
+    """A line without its break: lines are split at "\n", and one "\r" before it is part of a CRLF
+    break; any other "\r" is content and keeps its column."""
+    if not 0 <= line < len(lines):
+        return ""
+    text = lines[line]
+    return text[:-1] if text.endswith("\r") else text
 
 
 def to_client(lines: list[str], pos: Position, encoding: str) -> lsp.Position:

@@ -4,7 +4,12 @@
 - Dynamic batching by length within a job, under a padded-token budget.
 - Cooperative cancellation: a job's CancelToken is checked before it starts and between batches, so
   a stale analysis stops within one batch (pygls cannot cancel a handler that already started).
+- Cancelling a token also takes its queued jobs out of the queue at once (their futures raise
+  Cancelled), so superseded work neither holds memory nor inflates the queue until the worker reaches it.
 - Out-of-memory: halve the batch and retry; at batch size 1 on a GPU, reload on the CPU with a message.
+  An OOM is often transient (another process held the memory), so after a run of successful batches
+  the size doubles back towards the configured one; each OOM right after such a step doubles the run
+  needed before the next step, so a real limit costs few failed batches.
 - The model loads on the worker thread, so the LSP server answers `initialize` while it loads.
 """
 
@@ -40,13 +45,36 @@ class EngineUnavailable(RuntimeError):
 class CancelToken:
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[], None]] = []
 
     def cancel(self) -> None:
-        self._event.set()
+        with self._lock:
+            if self._event.is_set():
+                return
+            self._event.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
 
     @property
     def cancelled(self) -> bool:
         return self._event.is_set()
+
+    def on_cancel(self, callback: Callable[[], None]) -> None:
+        """Run `callback` when the token is cancelled (at once if it already is)."""
+        with self._lock:
+            if not self._event.is_set():
+                self._callbacks.append(callback)
+                return
+        callback()
+
+    def remove_callback(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            try:
+                self._callbacks.remove(callback)
+            except ValueError:
+                pass
 
 
 @dataclass
@@ -64,6 +92,7 @@ class _Job:
     run: Callable[[AnalysisBackend], Any] = field(compare=False)
     future: Future = field(compare=False)
     token: CancelToken | None = field(compare=False, default=None)
+    on_cancel: Callable[[], None] | None = field(compare=False, default=None)
 
 
 BackendLoader = Callable[[Callable[[str, float | None], None]], AnalysisBackend]
@@ -71,6 +100,9 @@ BackendLoader = Callable[[Callable[[str, float | None], None]], AnalysisBackend]
 
 def _stop_marker(_backend: AnalysisBackend) -> None:
     """Queued by shutdown(); the worker exits when it pops this."""
+
+
+OOM_RECOVERY_BATCHES = 32  # successful batches at a reduced size before trying the next size up
 
 
 def _is_oom(exc: BaseException) -> bool:
@@ -94,6 +126,10 @@ class ModelEngine:
         self.status = EngineStatus()
         self.max_batch = 16
         self.token_budget = 4096
+        self.oom_recovery_batches = OOM_RECOVERY_BATCHES
+        self._full_size: tuple[int, int] | None = None  # (max_batch, token_budget) before the first OOM
+        self._ok_batches = 0  # successful batches since the size last changed
+        self._grown = False  # the last size change was a step back up
         self.functions_analysed = 0  # how many functions went through the model (tests assert on it)
         self.tokens_analysed = 0
         self.before_batch: Callable[[int], None] | None = None  # fault-injection hook (tests)
@@ -154,10 +190,24 @@ class ModelEngine:
     # ------------------------------------------------------------------ submission
     def _submit(self, priority: int, run: Callable[[AnalysisBackend], Any], token: CancelToken | None) -> Future:
         future: Future = Future()
+        job = _Job(priority, next(self._seq), run, future, token)
         with self._cv:
-            heapq.heappush(self._queue, _Job(priority, next(self._seq), run, future, token))
+            heapq.heappush(self._queue, job)
             self._cv.notify()
+        if token is not None:
+            job.on_cancel = lambda: self._drop(job)
+            token.on_cancel(job.on_cancel)
         return future
+
+    def _drop(self, job: _Job) -> None:
+        """The job's token was cancelled: take it out of the queue if the worker has not popped it."""
+        with self._cv:
+            if not any(queued is job for queued in self._queue):
+                return  # running or done: the worker checks the token between batches
+            self._queue = [queued for queued in self._queue if queued is not job]
+            heapq.heapify(self._queue)
+        if job.future.set_running_or_notify_cancel():
+            job.future.set_exception(Cancelled())
 
     def analyse(self, items: Sequence[FunctionInput], priority: int = PRIORITY_EDIT,
                 token: CancelToken | None = None) -> "Future[list[FunctionAnalysis]]":
@@ -185,6 +235,8 @@ class ModelEngine:
                 job = heapq.heappop(self._queue)
             if job.run is _stop_marker:
                 return
+            if job.token is not None and job.on_cancel is not None:
+                job.token.remove_callback(job.on_cancel)
             if job.token is not None and job.token.cancelled:
                 job.future.set_exception(Cancelled())
                 continue
@@ -221,6 +273,7 @@ class ModelEngine:
                     raise
                 backend = self._handle_oom(backend, len(chunk))
                 continue  # retry the same start with the smaller budget
+            self._batch_succeeded()
             for i, res in zip(chunk, out):
                 results[i] = res
             self.functions_analysed += len(chunk)
@@ -228,8 +281,28 @@ class ModelEngine:
             start = end
         return results  # type: ignore[return-value]
 
+    def _batch_succeeded(self) -> None:
+        if self._full_size is None:
+            return
+        self._ok_batches += 1
+        if self._ok_batches < self.oom_recovery_batches:
+            return
+        full_batch, full_budget = self._full_size
+        self.max_batch = min(full_batch, self.max_batch * 2)
+        self.token_budget = min(full_budget, self.token_budget * 2)
+        self._ok_batches, self._grown = 0, True
+        if (self.max_batch, self.token_budget) == self._full_size:
+            self._full_size = None
+        log.info("no out-of-memory for %d batches: batch size back up to %d", self.oom_recovery_batches,
+                 self.max_batch)
+
     def _handle_oom(self, backend: AnalysisBackend, batch_size: int) -> AnalysisBackend:
         if batch_size > 1:
+            if self._full_size is None:
+                self._full_size = (self.max_batch, self.token_budget)
+            if self._grown:  # the step back up failed: wait twice as long before the next one
+                self.oom_recovery_batches *= 2
+            self._ok_batches, self._grown = 0, False
             self.max_batch = max(1, batch_size // 2)
             self.token_budget = max(256, self.token_budget // 2)
             log.warning("out of memory: batch size now %d", self.max_batch)

@@ -42,6 +42,12 @@ class PairEval:
 
 
 # ---------------------------------------------------------------------------------------------- metrics
+def code_lines(code: str) -> int:
+    """Lines of a function's text; a final newline ends the last line rather than starting another
+    (QuixBugs functions end with one, harvested functions do not: both must count alike)."""
+    return code.count("\n") + (0 if code.endswith("\n") else 1)
+
+
 def auroc(pos: Sequence[float], neg: Sequence[float]) -> float:
     if not pos or not neg:
         return float("nan")
@@ -183,9 +189,9 @@ def defect_metrics(runtime: LocalRuntime, pairs: list[PairEval], threshold: floa
     sc = [r.defect_score for r in rc]
     # "Equal length" = the same number of characters, where the length-only rule can only tie (0.5).
     equal = [i for i, p in enumerate(pairs) if len(p.buggy) == len(p.clean)]
-    equal_lines = [i for i, p in enumerate(pairs) if p.buggy.count("\n") == p.clean.count("\n")]
+    equal_lines = [i for i, p in enumerate(pairs) if code_lines(p.buggy) == code_lines(p.clean)]
     top1 = [rb[i].bug_line in p.bug_lines for i, p in enumerate(pairs)]
-    lines_total = sum(p.clean.count("\n") + 1 for p in pairs)
+    lines_total = sum(code_lines(p.clean) for p in pairs)
     len_b = [-len(p.buggy) for p in pairs]
     len_c = [-len(p.clean) for p in pairs]
     nb, nc = length_normalised(rb), length_normalised(rc)
@@ -211,7 +217,7 @@ def defect_metrics(runtime: LocalRuntime, pairs: list[PairEval], threshold: floa
                             "pairwise_equal_line_count": pairwise([len_b[i] for i in equal_lines],
                                                                   [len_c[i] for i in equal_lines])},
             "most_operators_line_top1": float(np.mean([most_operators_line(p.buggy) in p.bug_lines for p in pairs])),
-            "random_line_top1": float(np.mean([len(set(p.bug_lines)) / (p.buggy.count("\n") + 1) for p in pairs])),
+            "random_line_top1": float(np.mean([len(set(p.bug_lines)) / code_lines(p.buggy) for p in pairs])),
         },
     }
     if base is not None:
@@ -266,7 +272,7 @@ def tune_threshold(runtime: LocalRuntime, pairs: list[PairEval], max_false_per_k
     if report is not None:
         report["defect_validation"] = {"clean_functions": len(clean), "length_bias_spearman": length_bias(clean)}
     sc = [r.defect_score for r in clean]
-    lines = sum(p.clean.count("\n") + 1 for p in pairs)
+    lines = sum(code_lines(p.clean) for p in pairs)
     for t in [x / 100 for x in range(5, 100)]:
         if 1000 * sum(s >= t for s in sc) / max(1, lines) <= max_false_per_kloc:
             return t
