@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from raw_lsp import RawServer, server_env
+from raw_lsp import RawServer, frame, server_env
 from text_reference import utf16_position
 
 # Only Python is analysed (threshold 0: every function gets a finding, so positions are checkable);
@@ -167,3 +167,27 @@ def test_check_cli_reports_skipped_files_and_positions(tiny_model_dir, tmp_path)
         assert start["character"] == len(line) - len(line.lstrip())
         assert finding["range"]["end"]["character"] == len(line)
     assert any(f["path"].endswith("deep.c") for f in report["findings"])
+
+
+def test_large_document_publishes_as_it_goes_and_does_not_hold_up_others(server):
+    """A 200-function file is analysed in chunks: its diagnostics grow chunk by chunk (never shrink),
+    and a small file opened right after it gets its diagnostics before the large one is finished."""
+    from manyskills.lsp.text_sync import CHUNK_FUNCTIONS
+
+    big_uri, small_uri = "file:///bad/large_progressive.py", "file:///bad/small_after_large.py"
+    big = "".join(f"def chunked_{i}(rows, k={i}):\n    return [r * k for r in rows]\n\n\n" for i in range(200))
+    small = "def small_one(x):\n    return x - 1\n"
+    server.send_raw(b"".join(  # one write: the server reads both before either analysis starts
+        frame(json.dumps({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+            "uri": uri, "languageId": "python", "version": 1, "text": text}}}))
+        for uri, text in ((big_uri, big), (small_uri, small))))
+    server.wait_for(lambda: (d := server.diagnostics(big_uri)) and len(d["diagnostics"]) == 200, 300, 0.1, "all")
+    with server._cv:
+        published = [(n["params"]["uri"], len(n["params"]["diagnostics"])) for n in server.notifications
+                     if n["method"] == "textDocument/publishDiagnostics"
+                     and n["params"]["uri"] in (big_uri, small_uri)]
+    big_counts = [count for uri, count in published if uri == big_uri]
+    assert big_counts == sorted(big_counts)  # partial results only ever grow
+    assert CHUNK_FUNCTIONS in big_counts and 2 * CHUNK_FUNCTIONS in big_counts, big_counts
+    big_done = published.index((big_uri, 200))
+    assert (small_uri, 1) in published[:big_done], published  # not queued behind the whole large file
