@@ -191,11 +191,10 @@ def test_out_of_memory_halves_then_falls_back_to_cpu(tiny_model_dir, monkeypatch
 
 
 def test_out_of_memory_on_cpu_is_an_error_not_a_crash(tiny_model_dir):
-    from manyskills.model.engine import EngineUnavailable, ModelEngine
-    from manyskills.model.runtime import LocalRuntime
+    from manyskills.model.engine import EngineUnavailable
     from manyskills.model.types import FunctionInput
 
-    engine = ModelEngine(lambda p: LocalRuntime.load(str(tiny_model_dir), None, "cpu", p))
+    engine = _tiny_engine(tiny_model_dir)
     engine.before_batch = lambda size: (_ for _ in ()).throw(MemoryError("simulated"))
     engine.start()
     try:
@@ -208,14 +207,24 @@ def test_out_of_memory_on_cpu_is_an_error_not_a_crash(tiny_model_dir):
         engine.shutdown(wait=60)
 
 
+def _tiny_engine(tiny_model_dir):
+    """A model engine over the real tiny model on the CPU (not started)."""
+    from manyskills.model.engine import ModelEngine
+    from manyskills.model.runtime import LocalRuntime
+
+    return ModelEngine(lambda p: LocalRuntime.load(str(tiny_model_dir), None, "cpu", p))
+
+
+def _functions(n: int, tag: str = "f"):
+    from manyskills.model.types import FunctionInput
+
+    return [FunctionInput("python", f"def {tag}{i}(x):\n    return x * {i}\n", False) for i in range(n)]
+
+
 def test_batch_size_recovers_after_a_transient_out_of_memory(tiny_model_dir):
     """Memory is short for a while (batches over 4 fail), then freed: the engine halves to 4, and
     after a run of good batches steps back up to its configured 16 instead of staying small forever."""
-    from manyskills.model.engine import ModelEngine
-    from manyskills.model.runtime import LocalRuntime
-    from manyskills.model.types import FunctionInput
-
-    engine = ModelEngine(lambda p: LocalRuntime.load(str(tiny_model_dir), None, "cpu", p))
+    engine = _tiny_engine(tiny_model_dir)
     engine.oom_recovery_batches = 3
     limit, attempts = [4], []
 
@@ -227,13 +236,11 @@ def test_batch_size_recovers_after_a_transient_out_of_memory(tiny_model_dir):
     engine.before_batch = short_of_memory
     engine.start()
     try:
-        items = [FunctionInput("python", f"def f{i}(x):\n    return x * {i}\n", False) for i in range(16)]
-        assert len(engine.analyse(items).result(timeout=600)) == 16
+        assert len(engine.analyse(_functions(16)).result(timeout=600)) == 16
         assert attempts == [16, 8, 4, 4, 4, 4]  # halved twice; the remaining 4 fit in one pass
         assert engine.max_batch == 8  # three good batches: one step back up already
         limit[0] = 16  # memory freed
-        more = [FunctionInput("python", f"def g{i}(x):\n    return x - {i}\n", False) for i in range(64)]
-        assert len(engine.analyse(more).result(timeout=600)) == 64
+        assert len(engine.analyse(_functions(64, "g")).result(timeout=600)) == 64
     finally:
         engine.shutdown(wait=60)
     assert engine.max_batch == 16 and engine.token_budget == 4096
@@ -243,11 +250,7 @@ def test_batch_size_recovers_after_a_transient_out_of_memory(tiny_model_dir):
 def test_a_persistent_memory_limit_costs_few_failed_batches(tiny_model_dir):
     """Memory never grows back: each failed step up doubles the wait before the next one, so over
     60 batches only a handful of passes fail."""
-    from manyskills.model.engine import ModelEngine
-    from manyskills.model.runtime import LocalRuntime
-    from manyskills.model.types import FunctionInput
-
-    engine = ModelEngine(lambda p: LocalRuntime.load(str(tiny_model_dir), None, "cpu", p))
+    engine = _tiny_engine(tiny_model_dir)
     engine.oom_recovery_batches = 2
     failures = []
 
@@ -259,8 +262,7 @@ def test_a_persistent_memory_limit_costs_few_failed_batches(tiny_model_dir):
     engine.before_batch = short_of_memory
     engine.start()
     try:
-        items = [FunctionInput("python", f"def f{i}(x):\n    return x * {i}\n", False) for i in range(240)]
-        assert len(engine.analyse(items).result(timeout=600)) == 240
+        assert len(engine.analyse(_functions(240)).result(timeout=600)) == 240
     finally:
         engine.shutdown(wait=60)
     # 2 to halve from 16, then steps up after 2, 4, 8, 16, 32 good batches (60 batches of 4 in all)
@@ -273,11 +275,9 @@ def test_cancelled_jobs_leave_the_queue_at_once(tiny_model_dir):
     futures with Cancelled right away; the job in flight and uncancelled jobs still complete."""
     import threading
 
-    from manyskills.model.engine import Cancelled, CancelToken, ModelEngine
-    from manyskills.model.runtime import LocalRuntime
-    from manyskills.model.types import FunctionInput
+    from manyskills.model.engine import Cancelled, CancelToken
 
-    engine = ModelEngine(lambda p: LocalRuntime.load(str(tiny_model_dir), None, "cpu", p))
+    engine = _tiny_engine(tiny_model_dir)
     entered, release = threading.Event(), threading.Event()
 
     def hold(_size: int) -> None:
@@ -287,7 +287,7 @@ def test_cancelled_jobs_leave_the_queue_at_once(tiny_model_dir):
     engine.before_batch = hold
     engine.start()
     try:
-        item = [FunctionInput("python", "def f(x):\n    return x\n", False)]
+        item = _functions(1)
         running = engine.analyse(item)
         assert entered.wait(600)
         tokens = [CancelToken() for _ in range(20)]
