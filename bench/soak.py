@@ -32,6 +32,38 @@ from _common import bench_model  # noqa: E402
 FUNCTION = "def step_{c}_{i}(rows, k={c}):\n    out = []\n    for row in rows:\n        out.append(row * k + {i})\n    return out\n\n\n"
 
 
+def run_cycle(server: RawServer, rng: random.Random, cycle: int, docs: int, functions: int) -> int:
+    """Open `docs` documents of fresh functions, edit each 10 times, wait for their analysis, close them.
+    Returns the number of edits sent."""
+    edits = 0
+    uris = [f"file:///soak/cycle_{cycle}_{d}.py" for d in range(docs)]
+    texts = {}
+    for d, uri in enumerate(uris):
+        texts[uri] = "".join(FUNCTION.format(c=cycle * docs + d, i=i) for i in range(functions))
+        server.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python",
+                                                                "version": 1, "text": texts[uri]}})
+    for version in range(2, 12):
+        for uri in uris:
+            text = texts[uri]
+            pos = rng.randrange(len(text))
+            change = {"range": {"start": utf16_position(text, pos), "end": utf16_position(text, pos)},
+                      "text": rng.choice(["x", " ", "# note\n", "1"])}
+            server.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version},
+                                                     "contentChanges": [change]})
+            texts[uri] = apply_change(text, change)
+            edits += 1
+        time.sleep(0.02)
+    for uri in uris:  # let this cycle's analysis finish before closing, so the result cache fills
+        # Random edits can break a function's syntax, so count the functions the server indexed
+        # now; threshold 0 gives every analysed function exactly one `defect` diagnostic.
+        indexed = server.command("manyskills.documentState", uri)["functions"]
+        server.wait_for(lambda u=uri, n=indexed: (d := server.diagnostics(u)) and d.get("version") == 11
+                        and sum(x.get("code") == "defect" for x in d["diagnostics"]) >= n,
+                        900, 0.05, "analysis")
+        server.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+    return edits
+
+
 def soak(model: str | None, minutes: float, cache_size: int, docs: int, functions: int, sample_every: float,
          seed: int = 0, log: Path | None = None) -> dict:
     rng = random.Random(seed)
@@ -47,31 +79,7 @@ def soak(model: str | None, minutes: float, cache_size: int, docs: int, function
     next_sample = started
     cycle = edits = 0
     while time.monotonic() < deadline:
-        uris = [f"file:///soak/cycle_{cycle}_{d}.py" for d in range(docs)]
-        texts = {}
-        for d, uri in enumerate(uris):
-            texts[uri] = "".join(FUNCTION.format(c=cycle * docs + d, i=i) for i in range(functions))
-            server.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python",
-                                                                    "version": 1, "text": texts[uri]}})
-        for version in range(2, 12):
-            for uri in uris:
-                text = texts[uri]
-                pos = rng.randrange(len(text))
-                change = {"range": {"start": utf16_position(text, pos), "end": utf16_position(text, pos)},
-                          "text": rng.choice(["x", " ", "# note\n", "1"])}
-                server.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version},
-                                                         "contentChanges": [change]})
-                texts[uri] = apply_change(text, change)
-                edits += 1
-            time.sleep(0.02)
-        for uri in uris:  # let this cycle's analysis finish before closing, so the result cache fills
-            # Random edits can break a function's syntax, so count the functions the server indexed
-            # now; threshold 0 gives every analysed function exactly one `defect` diagnostic.
-            indexed = server.command("manyskills.documentState", uri)["functions"]
-            server.wait_for(lambda u=uri: (d := server.diagnostics(u)) and d.get("version") == 11
-                            and sum(x.get("code") == "defect" for x in d["diagnostics"]) >= indexed,
-                            900, 0.05, "analysis")
-            server.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+        edits += run_cycle(server, rng, cycle, docs, functions)
         cycle += 1
         now = time.monotonic()
         if now >= next_sample:

@@ -1,4 +1,11 @@
-"""The project's only door to tree-sitter (`tree_sitter` 0.21 + `tree_sitter_languages` 1.10).
+"""The project's only door to tree-sitter (the `tree_sitter` 0.23 binding, grammars from
+`tree_sitter_languages` 1.10).
+
+The grammars are the compiled `languages.so` inside tree-sitter-languages 1.10.2 (ABI 14), loaded
+here by symbol (`tree_sitter_<name>`). That package's own Python API needs the 0.21 binding, whose
+`Query.matches` leaks one list per match (its QueryMatch dealloc never releases `captures`):
+re-indexing a document on every keystroke grew a long-running server by ~80 bytes per function per
+edit, without bound. 0.23 frees them; the grammars, and so every node type and query, are unchanged.
 
 Other modules get tree-sitter's power through four small types, with positions already converted
 to what the rest of the server speaks (0-based lines, columns in Unicode code points):
@@ -20,21 +27,18 @@ decoding binary data) round-trips and never raises.
 from __future__ import annotations
 
 import bisect
+import ctypes
 import functools
+import importlib.util
+import re
 import threading
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+
+import tree_sitter
 
 from manyskills.index.types import Position, Span
-
-with warnings.catch_warnings():
-    # tree-sitter 0.21 warns (FutureWarning) about the `Language(path, name)` API that
-    # tree-sitter-languages uses; that pairing is pinned on purpose.
-    warnings.simplefilter("ignore", FutureWarning)
-    import tree_sitter
-    from tree_sitter_languages import get_language as _ts_get_language
-    from tree_sitter_languages import get_parser as _ts_get_parser
 
 __all__ = ["ENCODING_ERRORS", "QueryMatch", "SourceText", "SyntaxNode", "SyntaxTree", "parse"]
 
@@ -282,29 +286,39 @@ _thread_parsers = threading.local()  # a tree-sitter Parser is not safe to share
 
 
 @functools.cache
+def _grammar_library() -> ctypes.CDLL:
+    """tree-sitter-languages' compiled grammars, found without importing that package (its Python
+    module is built against the 0.21 binding). Kept loaded for the life of the process: every
+    Language points into it."""
+    spec = importlib.util.find_spec("tree_sitter_languages")
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError("tree-sitter grammars missing: install tree-sitter-languages==1.10.2")
+    return ctypes.CDLL(str(Path(next(iter(spec.submodule_search_locations))) / "languages.so"))
+
+
+@functools.cache
 def _language(language: str) -> tree_sitter.Language:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        try:
-            return _ts_get_language(language)
-        except Exception as error:  # tree_sitter_languages raises a bare Exception/AttributeError
-            raise ValueError(f"no tree-sitter grammar for language {language!r}") from error
+    if not re.fullmatch(r"[a-z_]+", language):
+        raise ValueError(f"no tree-sitter grammar for language {language!r}")
+    try:
+        entry = getattr(_grammar_library(), f"tree_sitter_{language}")
+    except AttributeError as error:
+        raise ValueError(f"no tree-sitter grammar for language {language!r}") from error
+    entry.restype = ctypes.c_void_p
+    return tree_sitter.Language(entry())
 
 
 def _parser(language: str) -> tree_sitter.Parser:
     parsers = _thread_parsers.__dict__.setdefault("by_language", {})
     parser = parsers.get(language)
     if parser is None:
-        _language(language)  # validates the name with a clear error
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            parser = parsers[language] = _ts_get_parser(language)
+        parser = parsers[language] = tree_sitter.Parser(_language(language))
     return parser
 
 
 @functools.lru_cache(maxsize=256)
 def _query(language: str, source: str) -> tree_sitter.Query:
-    return _language(language).query(source)
+    return tree_sitter.Query(_language(language), source)
 
 
 def check_query(language: str, source: str) -> None:
@@ -363,11 +377,9 @@ class SyntaxTree:
         target = (node or self.root)._node
         results = []
         for pattern_index, raw_captures in query.matches(target):
-            if not raw_captures:  # tree-sitter 0.21 reports matches rejected by a predicate as empty
-                continue
             captures = {
-                name: [SyntaxNode(n, self) for n in (value if isinstance(value, list) else [value])]
-                for name, value in raw_captures.items()
+                name: [SyntaxNode(n, self) for n in nodes]
+                for name, nodes in raw_captures.items()
                 if not name.startswith("_")
             }
             results.append(QueryMatch(pattern_index, captures))

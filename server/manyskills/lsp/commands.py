@@ -137,6 +137,7 @@ def register(server: ManySkillsServer) -> None:
             "cacheHits": analyzer.cache.hits if analyzer else 0,
             "cacheMisses": analyzer.cache.misses if analyzer else 0,
             "documents": len(ls.documents.all()),
+            "handlersInFlight": ls.protocol.handlers_in_flight(),  # must not grow with traffic
         }
 
     @server.command(CMD_DOCUMENT)

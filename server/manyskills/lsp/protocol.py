@@ -78,6 +78,24 @@ class ManySkillsProtocol(LanguageServerProtocol):
     def lsp_text_document__did_close(self, params: lsp.DidCloseTextDocumentParams):
         yield from self._user_handler(lsp.TEXT_DOCUMENT_DID_CLOSE, params)
 
+    def _execute_handler(self, msg_id, handler, callback, args=None, kwargs=None):
+        """pygls 2.1 files the future of every async, threaded or generator handler under its id so a
+        `$/cancelRequest` can find it, but only a request's response takes it out again: each
+        notification (every didOpen/didChange/didClose goes through a generator here) left a future,
+        its lock and its callbacks behind for good, ~1 KB per keystroke. Take it out when it is done."""
+        super()._execute_handler(msg_id, handler, callback, args, kwargs)
+        future = self._request_futures.get(msg_id)
+        if future is not None:
+            future.add_done_callback(lambda done: self._forget(msg_id, done))
+
+    def _forget(self, msg_id, future) -> None:
+        if self._request_futures.get(msg_id) is future:  # a client may reuse an id once it is answered
+            del self._request_futures[msg_id]
+
+    def handlers_in_flight(self) -> int:
+        """Handlers started and not finished (requests being answered, notifications being handled)."""
+        return len(self._request_futures)
+
     def _handle_cancel_notification(self, msg_id):
         super()._handle_cancel_notification(msg_id)
         token = self._server.request_tokens.pop(msg_id, None)
