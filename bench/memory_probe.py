@@ -37,8 +37,10 @@ from soak import run_cycle  # noqa: E402
 SITECUSTOMIZE = r'''
 import collections, ctypes, gc, json, os, signal, tracemalloc
 _dir = os.environ.get("MEMPROBE_DIR")
+_frames = int(os.environ.get("MEMPROBE_FRAMES", "10"))
 if _dir:
-    tracemalloc.start(int(os.environ.get("MEMPROBE_FRAMES", "10")))
+    if _frames:
+        tracemalloc.start(_frames)
     _libc = ctypes.CDLL("libc.so.6")
 
     class _Mallinfo2(ctypes.Structure):
@@ -60,7 +62,8 @@ if _dir:
     def _snapshot(signum, frame):
         n = open(os.path.join(_dir, "request")).read().strip()
         gc.collect()
-        tracemalloc.take_snapshot().dump(os.path.join(_dir, f"snap-{n}.bin"))
+        if _frames:
+            tracemalloc.take_snapshot().dump(os.path.join(_dir, f"snap-{n}.bin"))
         counts = collections.Counter(_type_name(o) for o in gc.get_objects())
         with open(os.path.join(_dir, f"state-{n}.json"), "w") as f:
             json.dump({"types": counts, "mallinfo": _mallinfo(),
@@ -89,11 +92,11 @@ def _rss(proc: psutil.Process) -> float:
 
 
 def probe(model: str | None, warmup: int, cycles: int, cache_size: int, docs: int, functions: int,
-          frames: int, top: int) -> dict:
+          frames: int, top: int, edits: int = 10, extra_options: dict | None = None) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="memprobe-"))
     (workdir / "sitecustomize.py").write_text(SITECUSTOMIZE)
     options = {"model": model, "threshold": 0.0, "debounceMs": 50, "cacheSize": cache_size,
-               "skills": {"clone": True, "review": False}}
+               "skills": {"clone": True, "review": False}, **(extra_options or {})}
     env = server_env([str(workdir)], MEMPROBE_DIR=str(workdir), MEMPROBE_FRAMES=str(frames))
     server = RawServer(env=env, configuration=options, stderr_path=workdir / "server.log")
     server.initialize(options)
@@ -111,10 +114,10 @@ def probe(model: str | None, warmup: int, cycles: int, cache_size: int, docs: in
 
     curve = []
     for cycle in range(warmup):
-        run_cycle(server, rng, cycle, docs, functions)
+        run_cycle(server, rng, cycle, docs, functions, edits)
     first = snapshot("a")
     for cycle in range(warmup, warmup + cycles):
-        run_cycle(server, rng, cycle, docs, functions)
+        run_cycle(server, rng, cycle, docs, functions, edits)
         curve.append({"cycle": cycle + 1, "rss_mb": _rss(proc)})
     second = snapshot("b")
     os.kill(proc.pid, signal.SIGUSR2)
@@ -123,9 +126,11 @@ def probe(model: str | None, warmup: int, cycles: int, cache_size: int, docs: in
     stats = server.command("manyskills.stats")
     server.close()
 
-    a = tracemalloc.Snapshot.load(str(workdir / "snap-a.bin"))
-    b = tracemalloc.Snapshot.load(str(workdir / "snap-b.bin"))
-    diffs = b.compare_to(a, "traceback")
+    diffs = []
+    if frames:
+        a = tracemalloc.Snapshot.load(str(workdir / "snap-a.bin"))
+        b = tracemalloc.Snapshot.load(str(workdir / "snap-b.bin"))
+        diffs = b.compare_to(a, "traceback")
     grown = [{"size_diff_kb": round(d.size_diff / 1024, 1), "count_diff": d.count_diff,
               "traceback": [f"{f.filename.replace(str(REPO) + '/', '')}:{f.lineno}" for f in d.traceback][-frames:]}
              for d in diffs[:top] if d.size_diff > 0]
@@ -140,7 +145,8 @@ def probe(model: str | None, warmup: int, cycles: int, cache_size: int, docs: in
         return round(x / 2**20, 2)
 
     return {
-        "model": model or "default (embedded base + shipped adapter)", "warmup_cycles": warmup, "cycles": cycles,
+        "model": model or "default (embedded base + shipped adapter)", "options": options, "edits_per_document": edits,
+        "warmup_cycles": warmup, "cycles": cycles,
         "cache_size": cache_size, "cache_entries": stats["cacheEntries"], "functions_analysed": stats["functionsAnalysed"],
         "rss_mb": {"a": first["rss_mb"], "b": second["rss_mb"], "after_malloc_trim": rss_trimmed,
                    "growth_per_cycle": per_cycle(second["rss_mb"] - first["rss_mb"])},
@@ -162,12 +168,18 @@ def main() -> int:
     parser.add_argument("--cache-size", type=int, default=500)
     parser.add_argument("--docs", type=int, default=3)
     parser.add_argument("--functions", type=int, default=20)
-    parser.add_argument("--frames", type=int, default=10)
+    parser.add_argument("--frames", type=int, default=10,
+                        help="traceback depth for tracemalloc; 0 = no tracemalloc (glibc and gc counts only, "
+                             "at full speed: tracemalloc slows a real-model cycle ~5x)")
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--edits", type=int, default=10, help="edits per document per cycle")
+    parser.add_argument("--options", default="{}", help="JSON merged into the server settings, e.g. "
+                        "'{\"skills\": {\"clone\": false, \"review\": false}}'")
     parser.add_argument("--json", default=str(REPO / "bench" / "results" / "memory_probe.json"))
     args = parser.parse_args()
     model = None if args.model == "default" else bench_model(args.model)
-    result = probe(model, args.warmup, args.cycles, args.cache_size, args.docs, args.functions, args.frames, args.top)
+    result = probe(model, args.warmup, args.cycles, args.cache_size, args.docs, args.functions, args.frames, args.top,
+                   args.edits, json.loads(args.options))
     print(json.dumps({k: v for k, v in result.items() if k != "rss_curve"}, indent=2))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(result, indent=2) + "\n")

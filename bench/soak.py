@@ -32,8 +32,9 @@ from _common import bench_model  # noqa: E402
 FUNCTION = "def step_{c}_{i}(rows, k={c}):\n    out = []\n    for row in rows:\n        out.append(row * k + {i})\n    return out\n\n\n"
 
 
-def run_cycle(server: RawServer, rng: random.Random, cycle: int, docs: int, functions: int) -> int:
-    """Open `docs` documents of fresh functions, edit each 10 times, wait for their analysis, close them.
+def run_cycle(server: RawServer, rng: random.Random, cycle: int, docs: int, functions: int,
+              edits_per_document: int = 10) -> int:
+    """Open `docs` documents of fresh functions, edit each `edits_per_document` times, wait for their analysis, close them.
     Returns the number of edits sent."""
     edits = 0
     uris = [f"file:///soak/cycle_{cycle}_{d}.py" for d in range(docs)]
@@ -42,7 +43,8 @@ def run_cycle(server: RawServer, rng: random.Random, cycle: int, docs: int, func
         texts[uri] = "".join(FUNCTION.format(c=cycle * docs + d, i=i) for i in range(functions))
         server.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python",
                                                                 "version": 1, "text": texts[uri]}})
-    for version in range(2, 12):
+    last_version = 1 + edits_per_document
+    for version in range(2, last_version + 1):
         for uri in uris:
             text = texts[uri]
             pos = rng.randrange(len(text))
@@ -57,7 +59,7 @@ def run_cycle(server: RawServer, rng: random.Random, cycle: int, docs: int, func
         # Random edits can break a function's syntax, so count the functions the server indexed
         # now; threshold 0 gives every analysed function exactly one `defect` diagnostic.
         indexed = server.command("manyskills.documentState", uri)["functions"]
-        server.wait_for(lambda u=uri, n=indexed: (d := server.diagnostics(u)) and d.get("version") == 11
+        server.wait_for(lambda u=uri, n=indexed: (d := server.diagnostics(u)) and d.get("version") == last_version
                         and sum(x.get("code") == "defect" for x in d["diagnostics"]) >= n,
                         900, 0.05, "analysis")
         server.notify("textDocument/didClose", {"textDocument": {"uri": uri}})

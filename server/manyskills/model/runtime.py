@@ -35,6 +35,8 @@ from manyskills.model.types import (  # noqa: F401 - re-exported: the backend pr
 
 log = logging.getLogger(__name__)
 
+PAD_MULTIPLE = 8  # batch widths in tokens (see `_pad`); ~4 padding tokens per function on average
+
 
 def cpu_supports_bf16() -> bool:
     try:
@@ -157,7 +159,11 @@ class LocalRuntime:
         return hidden_after(self._decoder, self.feature_layer, attention_mask, input_ids=input_ids)
 
     def _pad(self, rows: list[list[int]], fill: int) -> torch.Tensor:
-        width = max(len(r) for r in rows)
+        # Widths are rounded up to a multiple of PAD_MULTIPLE: every new (batch, width) shape makes
+        # oneDNN build and cache kernels for it (hundreds of KB each, kept up to its 1,024-entry
+        # cap), and with exact widths each edit that changes a function's length made a new shape:
+        # a long session's memory grew with the shapes it had seen. Padding is masked out.
+        width = -(-max(len(r) for r in rows) // PAD_MULTIPLE) * PAD_MULTIPLE
         return torch.tensor([r + [fill] * (width - len(r)) for r in rows], dtype=torch.long, device=self.device)
 
     @torch.inference_mode()
