@@ -31,6 +31,7 @@ import ctypes
 import functools
 import importlib.util
 import re
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -293,7 +294,8 @@ def _grammar_library() -> ctypes.CDLL:
     spec = importlib.util.find_spec("tree_sitter_languages")
     if spec is None or not spec.submodule_search_locations:
         raise ValueError("tree-sitter grammars missing: install tree-sitter-languages==1.10.2")
-    return ctypes.CDLL(str(Path(next(iter(spec.submodule_search_locations))) / "languages.so"))
+    name = "languages.dll" if sys.platform == "win32" else "languages.so"  # as tree-sitter-languages names it
+    return ctypes.CDLL(str(Path(next(iter(spec.submodule_search_locations))) / name))
 
 
 @functools.cache
