@@ -73,3 +73,43 @@ def test_activation_cache_is_reused_across_runs(tiny_dataset, tiny_model_dir, tm
     other = trainer(1)
     other.prepare(data)
     assert other.stats["sequences_reused"] == 0 and other.stats["sequences_cached"] > 0
+
+
+def test_adapting_from_layer_zero_keeps_token_ids_and_trains_every_layer(tiny_dataset, tiny_model_dir, tmp_path):
+    """The GPU recipe (LoRA from layer 0): nothing below the first adapted layer but the embedding
+    lookup, so the trainer keeps token ids, writes no activation cache, and adapts layer 0 too."""
+    from manyskills.training.trainer import Trainer
+
+    out = tmp_path / "adapter"
+    config = TrainConfig(dataset=str(tiny_dataset), out=str(out), model=str(tiny_model_dir), steps=4,
+                         batch_size=4, review_batch_size=2, lora_layers=[0, 1, 2, 3], feature_layer=4,
+                         max_tokens=128, warmup=1, checkpoint_every=0, review_share=0.3, review_examples=4,
+                         limits={"defect": 40, "search": 8, "clone": 8, "flaky": 8},
+                         activation_cache=str(tmp_path / "activations"))
+    trainer = Trainer(config, progress=lambda msg: None)
+    pools = trainer.prepare(load_split(tiny_dataset, "train", config.limits, 0))
+    cached = next(iter(trainer.cache.values()))
+    assert cached.hidden.dim() == 1 and not cached.hidden.is_floating_point()
+    assert not (tmp_path / "activations").exists()
+    trainer.train(pools)
+    trainer.save(out)
+    lora = load_file(str(out / "adapter_model.safetensors"))
+    assert any("layers.0." in k and "lora_B" in k and v.abs().sum() > 0 for k, v in lora.items())
+    runtime = LocalRuntime.load(str(tiny_model_dir), str(out), "cpu")
+    assert runtime.analyse([FunctionInput("python", "def f(x):\n    return x + 1")])[0].line_scores
+
+
+def test_time_budget_ends_training_and_finishes_the_schedule(tiny_dataset, tiny_model_dir, tmp_path):
+    from manyskills.training.trainer import Trainer
+
+    config = TrainConfig(dataset=str(tiny_dataset), out=str(tmp_path / "a"), model=str(tiny_model_dir),
+                         steps=100_000, time_budget_s=1.5, batch_size=4, lora_layers=[3], feature_layer=4,
+                         skills=["defect"], warmup=1, checkpoint_every=0, limits={"defect": 20},
+                         activation_cache=None)
+    trainer = Trainer(config, progress=lambda msg: None)
+    pools = trainer.prepare(load_split(tiny_dataset, "train", config.limits, 0))
+    trainer.train(pools)
+    assert trainer.stats["stopped_by_time_budget"] and 1 < trainer.step < 100_000
+    # The cosine reaches its floor when the time runs out, whatever the step count says.
+    assert trainer.lr_scale(elapsed=1.5) == pytest.approx(0.1)
+    assert trainer.lr_scale(elapsed=0.75) == pytest.approx(0.55, abs=0.01)

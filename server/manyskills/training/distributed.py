@@ -53,6 +53,14 @@ class ProcessGroup:
             for p in params:
                 dist.broadcast(p.data, src=0)
 
+    def from_main(self, value: float, device: str) -> float:
+        """Rank 0's value on every replica (a clock, say, which must not differ between replicas)."""
+        if not self.distributed:
+            return value
+        t = torch.tensor([value], dtype=torch.float64, device=device)
+        dist.broadcast(t, src=0)
+        return float(t.item())
+
     def average_gradients(self, params: list[torch.Tensor]) -> None:
         if not self.distributed:
             return

@@ -67,7 +67,7 @@ class SkillData:
 def _rows(path: Path, split: str) -> Iterator[dict]:
     if not path.is_file():
         return
-    with open(path) as fh:
+    with open(path, encoding="utf-8") as fh:
         for line in fh:
             row = json.loads(line)
             if row.get("split") == split:

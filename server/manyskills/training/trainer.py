@@ -50,6 +50,7 @@ class TrainConfig:
     feature_layer: int = 24
     max_tokens: int = 256
     steps: int = 1200
+    time_budget_s: float | None = None  # stop training (and finish the LR schedule) after this many seconds
     batch_size: int = 16
     review_batch_size: int = 4
     lr_lora: float = 2e-4
@@ -81,7 +82,7 @@ class TrainConfig:
 class Cached:
     """A sequence's frozen input to the first adapted layer, plus what the heads need."""
 
-    hidden: torch.Tensor  # [T, H] bf16
+    hidden: torch.Tensor  # [T, H] bf16; [T] token ids when the first adapted layer is layer 0
     token_line: list[int]
     n_lines: int
     labels: list[int] | None = None  # review LM targets (-100 = not scored)
@@ -114,6 +115,9 @@ class Trainer:
         self.feature_layer = min(config.feature_layer, n_layers)
         self.lora_layers = [i for i in config.lora_layers if i < self.feature_layer] or [self.feature_layer - 1]
         self.first_layer = min(self.lora_layers)
+        # Adapting from layer 0 (the GPU recipe): the only frozen step is the embedding lookup, so keep
+        # token ids (4 bytes a token) rather than 576-wide activations (1,152 bytes) and embed per batch.
+        self.ids_only = self.first_layer == 0
         self.manifest = Manifest(
             base_name=self.base.name, base_sha256=self.base.sha256, skills=list(adapter_mod.SKILLS),
             feature_layer=self.feature_layer, lora_layers=self.lora_layers, lora_rank=config.lora_rank,
@@ -137,7 +141,7 @@ class Trainer:
         self.stats = {"tokens_cached": 0, "sequences_cached": 0, "sequences_reused": 0, "cache_seconds": 0.0,
                       "train_seconds": 0.0, "sequences_trained": 0, "tokens_trained": 0, "steps_by_skill": {}}
         self.store = None
-        if config.activation_cache:
+        if config.activation_cache and not self.ids_only:
             self.store = ActivationStore(Path(config.activation_cache), recipe_fingerprint(
                 base=self.base.sha256, first_layer=self.first_layer, max_tokens=config.max_tokens,
                 prompts=self.manifest.prompts, amp=str(self.amp_dtype), device=self.device_type))
@@ -166,6 +170,10 @@ class Trainer:
     def cache_sequences(self, requests: dict[tuple, tuple]) -> None:
         """requests: key -> (ids, token_line, n_lines, labels). Computes missing entries, length-sorted;
         entries already in the on-disk activation store are reused, new ones are added to it."""
+        if self.ids_only:
+            for key, (seq, token_line, n_lines, labels) in requests.items():
+                self.cache.setdefault(key, Cached(torch.tensor(seq, dtype=torch.int32), token_line, n_lines, labels))
+            return
         stored = self.store.load() if self.store else {}
         for key, (seq, token_line, n_lines, labels) in requests.items():
             hit = stored.get(key_digest(key))
@@ -271,8 +279,10 @@ class Trainer:
     # ------------------------------------------------------------------ forward through the adapted layers
     def _batch(self, cached: list[Cached]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
         width = max(c.hidden.shape[0] for c in cached)
-        hidden_size = cached[0].hidden.shape[1]
-        hidden = torch.zeros((len(cached), width, hidden_size), dtype=torch.bfloat16)
+        if self.ids_only:
+            hidden = torch.full((len(cached), width), self.tokenizer.pad_token_id, dtype=torch.long)
+        else:
+            hidden = torch.zeros((len(cached), width, cached[0].hidden.shape[1]), dtype=torch.bfloat16)
         mask = torch.zeros((len(cached), width), dtype=torch.long)
         lines = torch.full((len(cached), width), -1, dtype=torch.long)
         for r, c in enumerate(cached):
@@ -284,7 +294,11 @@ class Trainer:
         n_lines = max(c.n_lines for c in cached)
         self.stats["tokens_trained"] += int(mask.sum())
         self.stats["sequences_trained"] += len(cached)
-        return hidden.to(self.device), mask.to(self.device), lines.to(self.device), n_lines
+        hidden = hidden.to(self.device)
+        if self.ids_only:
+            with torch.no_grad():
+                hidden = self.inner.embed_tokens(hidden)
+        return hidden, mask.to(self.device), lines.to(self.device), n_lines
 
     def features(self, cached: list[Cached]):
         hidden, mask, lines, n_lines = self._batch(cached)
@@ -372,11 +386,27 @@ class Trainer:
             size = size // 2 if skill == "clone" else size
         return self.batch_rng.sample(pool, min(size, len(pool)))
 
-    def lr_scale(self) -> float:
+    def progress_fraction(self, elapsed: float) -> float:
+        """How far through the run: steps done, or time spent when a time budget ends it sooner."""
+        by_steps = self.step / max(1, self.config.steps)
+        by_time = elapsed / self.config.time_budget_s if self.config.time_budget_s else 0.0
+        return min(1.0, max(by_steps, by_time))
+
+    def lr_scale(self, elapsed: float = 0.0) -> float:
         if self.step < self.config.warmup:
             return (self.step + 1) / self.config.warmup
-        progress = (self.step - self.config.warmup) / max(1, self.config.steps - self.config.warmup)
-        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+        # Cosine over what is left after warm-up, measured in steps or in time, whichever runs out first.
+        warm = self.config.warmup / max(1, self.config.steps)
+        progress = (self.progress_fraction(elapsed) - warm) / max(1e-9, 1 - warm)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, max(0.0, progress))))
+
+    def run_clock(self, started: float) -> float:
+        """Seconds since training started. With a time budget, rank 0's clock rules every replica: they
+        must stop at the same step and apply the same learning rate, or their updates diverge."""
+        elapsed = time.perf_counter() - started
+        if not self.config.time_budget_s:
+            return elapsed
+        return self.group.from_main(elapsed, self.device)
 
     def train(self, pools: dict[str, list]) -> dict:
         self._pairs: dict[str, list] = {}
@@ -399,9 +429,14 @@ class Trainer:
         self.heads.train()
         started = time.perf_counter()
         while self.step < self.config.steps:
+            elapsed = self.run_clock(started)
+            if self.config.time_budget_s and elapsed >= self.config.time_budget_s:
+                self.stats["stopped_by_time_budget"] = True
+                self.progress(f"time budget of {self.config.time_budget_s:.0f} s reached at step {self.step}")
+                break
             skill = skill_rng.choices(skills, [weights[k] for k in skills])[0]
             for group, base_lr in zip(self.optimizer.param_groups, (self.config.lr_lora, self.config.lr_heads)):
-                group["lr"] = base_lr * self.lr_scale()
+                group["lr"] = base_lr * self.lr_scale(elapsed)
             loss = fns[skill](self.sample(skill, pools[skill]))
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()

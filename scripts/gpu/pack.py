@@ -1,0 +1,154 @@
+"""Pack what a lent GPU machine needs to train the adapter, in two carries that each fit one call.
+
+The device machine has torch, transformers and peft but not our base model, the `gguf` and
+`platformdirs` packages or the dataset, and each call carries at most 64 MiB (the repository's
+tracked files included). The embedded GGUF alone is 94 MiB, so it travels in two parts on two
+back-to-back calls (ignored files stay on the machine while it is warm):
+
+    .gpu-a/  base.part1 + site/ (gguf, platformdirs)           -> call 1 (carry [".gpu-a"])
+    .gpu-b/  base.part2 + dataset/*.jsonl.xz + quixbugs.jsonl  -> call 2 (carry [".gpu-b"]), runs train.sh
+
+The dataset is a subset: every validation/test row the evaluation reads (so the device's held-out
+numbers are on the same pairs as `manyskills eval` here), then as much training data as the second
+call has room for, in whole (buggy, clean) pairs. QuixBugs travels for evaluation only.
+
+    python scripts/gpu/pack.py [--dataset data-cache/dataset] [--quixbugs ../shared/bench/quixbugs.jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import json
+import lzma
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CALL_LIMIT = 64 * 1024 * 1024
+MARGIN = 1024 * 1024  # what else may appear in the tree before the call (logs, a new note)
+SITE_PACKAGES = ("gguf", "platformdirs", "cattrs")  # pure Python; the rest is on the machine
+EVAL_ROWS = {"defects": ("valid", "test"), "changes": ("train", "valid", "test"), "search": ("test",),
+             "flaky": ("test",), "clones": ()}  # clone F1 needs 3 MiB of pairs: measure it here instead
+# Training rows in order of priority; each skill's share is capped, defects take what is left.
+TRAIN_CAPS = {"search": None, "flaky": None, "clones": 24_000}
+
+
+def travelling_bytes() -> int:
+    """Bytes of the tree a call sends: tracked files plus untracked files git does not ignore."""
+    names = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                           capture_output=True).stdout.decode().split("\0")
+    return sum((ROOT / n).stat().st_size for n in names if n and (ROOT / n).is_file())
+
+
+def xz_rows(rows: list[str]) -> bytes:
+    return lzma.compress("".join(rows).encode("utf-8"), preset=6)
+
+
+def rows_by_split(path: Path) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            out.setdefault(json.loads(line)["split"], []).append(line if line.endswith("\n") else line + "\n")
+    return out
+
+
+def sample_pairs(rows: list[str], n_pairs: int, seed: int) -> list[str]:
+    groups: dict[str, list[str]] = {}
+    for line in rows:
+        row = json.loads(line)
+        groups.setdefault(row.get("pair_id") or row["id"], []).append(line)
+    keys = sorted(groups)
+    random.Random(seed).shuffle(keys)
+    return [line for k in keys[:n_pairs] for line in groups[k]]
+
+
+def copy_site(dest: Path) -> int:
+    dest.mkdir(parents=True)
+    for name in SITE_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            sys.exit(f"pack: the package {name} is not installed here (pip install -e '.[train]' first)")
+        shutil.copytree(Path(list(spec.submodule_search_locations)[0]), dest / name,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    return sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dataset", default="data-cache/dataset")
+    ap.add_argument("--quixbugs", default="../shared/bench/quixbugs.jsonl")
+    ap.add_argument("--gguf", default=None, help="the embedded GGUF (default: the verified one in the cache)")
+    ap.add_argument("--max-defect-pairs", type=int, default=60_000)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+
+    from manyskills.model.base import EMBEDDED_GGUF_SHA256, _locate_gguf
+
+    gguf = Path(args.gguf) if args.gguf else _locate_gguf(lambda *a: None)
+    blob = gguf.read_bytes()
+    if hashlib.sha256(blob).hexdigest() != EMBEDDED_GGUF_SHA256:
+        sys.exit(f"pack: {gguf} is not the embedded base model (sha256 mismatch)")
+    dataset = Path(args.dataset)
+    a, b = ROOT / ".gpu-a", ROOT / ".gpu-b"
+    for d in (a, b):
+        shutil.rmtree(d, ignore_errors=True)
+    tree = travelling_bytes()
+
+    site = copy_site(a / "site")
+    part1 = CALL_LIMIT - tree - site - MARGIN
+    if part1 <= 0 or part1 >= len(blob):
+        sys.exit(f"pack: the tree ({tree} bytes) leaves no room to split the base model")
+    (a / "base.part1").write_bytes(blob[:part1])
+    b.mkdir()
+    (b / "base.part2").write_bytes(blob[part1:])
+    room = CALL_LIMIT - tree - (len(blob) - part1) - MARGIN
+
+    files: dict[str, bytes] = {}
+    manifest: dict = {"base_sha256": EMBEDDED_GGUF_SHA256, "base_bytes": len(blob), "part1_bytes": part1,
+                      "tree_bytes": tree, "rows": {}}
+    split_rows = {name: rows_by_split(dataset / f"{name}.jsonl") for name in EVAL_ROWS}
+    kept: dict[str, list[str]] = {name: [r for s in splits for r in split_rows[name].get(s, [])]
+                                  for name, splits in EVAL_ROWS.items()}
+    for name, cap in TRAIN_CAPS.items():
+        train = split_rows[name].get("train", [])
+        kept[name] += train if cap is None else random.Random(args.seed).sample(train, min(cap, len(train)))
+    if (ROOT / args.quixbugs).is_file() or Path(args.quixbugs).is_file():
+        shutil.copy(Path(args.quixbugs), b / "quixbugs.jsonl")
+    used = sum((b / n).stat().st_size for n in ("quixbugs.jsonl",) if (b / n).exists())
+    for name in ("changes", "search", "flaky", "clones"):
+        files[name] = xz_rows(kept[name])
+        used += len(files[name])
+    # Defects fill what is left: estimate the pairs that fit from the compressed size, then shrink by 3 %
+    # until the file fits (compressing 100 MB takes a minute, so estimate rather than bisect).
+    defect_train = split_rows["defects"].get("train", [])
+    eval_bytes = len(xz_rows(kept["defects"]))
+    pairs = args.max_defect_pairs
+    while True:
+        files["defects"] = xz_rows(kept["defects"] + sample_pairs(defect_train, pairs, args.seed))
+        if used + len(files["defects"]) <= room or pairs < 1000:
+            break
+        per_pair = (len(files["defects"]) - eval_bytes) / max(1, pairs)
+        pairs = min(int(pairs * 0.97), int((room - used - eval_bytes) / per_pair))
+    if used + len(files["defects"]) > room:
+        sys.exit(f"pack: the evaluation rows alone exceed the second call's room ({room} bytes)")
+    (b / "dataset").mkdir()
+    for name, data in files.items():
+        (b / "dataset" / f"{name}.jsonl.xz").write_bytes(data)
+    manifest["defect_train_pairs"] = pairs
+    manifest["rows"] = {name: sum(1 for _ in lzma.decompress(data).splitlines()) for name, data in files.items()}
+    (b / "MANIFEST.json").write_text(json.dumps(manifest, indent=1))
+    for d in (a, b):
+        size = sum(p.stat().st_size for p in d.rglob("*") if p.is_file())
+        print(f"{d.name}: {size / 2**20:.1f} MiB + tree {tree / 2**20:.1f} MiB = "
+              f"{(size + tree) / 2**20:.1f} MiB of {CALL_LIMIT / 2**20:.0f}")
+    print(json.dumps(manifest["rows"]), f"defect training pairs: {pairs}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
