@@ -38,6 +38,10 @@ EVAL_ROWS = {"defects": ("valid", "test"), "changes": ("train", "valid", "test")
 TRAIN_CAPS = {"search": None, "flaky": None, "clones": 24_000}
 
 
+class PackError(Exception):
+    pass
+
+
 def travelling_bytes() -> int:
     """Bytes of the tree a call sends: tracked files plus untracked files git does not ignore."""
     names = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
@@ -72,10 +76,62 @@ def copy_site(dest: Path) -> int:
     for name in SITE_PACKAGES:
         spec = importlib.util.find_spec(name)
         if spec is None or not spec.submodule_search_locations:
-            sys.exit(f"pack: the package {name} is not installed here (pip install -e '.[train]' first)")
+            raise PackError(f"the package {name} is not installed here: pip install -e . first")
         shutil.copytree(Path(list(spec.submodule_search_locations)[0]), dest / name,
                         ignore=shutil.ignore_patterns("__pycache__"))
     return sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
+
+
+def pack(blob: bytes, dataset: Path, quixbugs: Path | None, root: Path, tree: int, call_limit: int = CALL_LIMIT,
+         margin: int = MARGIN, max_defect_pairs: int = 60_000, seed: int = 0) -> dict:
+    """Writes root/.gpu-a and root/.gpu-b so that each, plus the `tree` bytes every call sends, fits
+    `call_limit`; returns the manifest (also written to .gpu-b/MANIFEST.json)."""
+    a, b = root / ".gpu-a", root / ".gpu-b"
+    for d in (a, b):
+        shutil.rmtree(d, ignore_errors=True)
+    site = copy_site(a / "site")
+    part1 = call_limit - tree - site - margin
+    if part1 <= 0 or part1 >= len(blob):
+        raise PackError(f"the tree ({tree} bytes) and packages ({site}) leave no room to split the base model")
+    (a / "base.part1").write_bytes(blob[:part1])
+    b.mkdir()
+    (b / "base.part2").write_bytes(blob[part1:])
+    room = call_limit - tree - (len(blob) - part1) - margin
+
+    split_rows = {name: rows_by_split(dataset / f"{name}.jsonl") for name in EVAL_ROWS}
+    kept: dict[str, list[str]] = {name: [r for s in splits for r in split_rows[name].get(s, [])]
+                                  for name, splits in EVAL_ROWS.items()}
+    for name, cap in TRAIN_CAPS.items():
+        train = split_rows[name].get("train", [])
+        kept[name] += train if cap is None else random.Random(seed).sample(train, min(cap, len(train)))
+    used = 0
+    if quixbugs is not None and quixbugs.is_file():
+        shutil.copy(quixbugs, b / "quixbugs.jsonl")
+        used += quixbugs.stat().st_size
+    files = {name: xz_rows(kept[name]) for name in ("changes", "search", "flaky", "clones")}
+    used += sum(len(data) for data in files.values())
+    # Defects fill what is left: estimate the pairs that fit from the compressed size, then shrink by 3 %
+    # until the file fits (compressing 100 MB takes a minute, so estimate rather than bisect).
+    defect_train = split_rows["defects"].get("train", [])
+    eval_bytes = len(xz_rows(kept["defects"]))
+    if used + eval_bytes > room:
+        raise PackError(f"the evaluation rows alone exceed the second call's room ({room} bytes)")
+    pairs = max_defect_pairs
+    while True:
+        files["defects"] = xz_rows(kept["defects"] + sample_pairs(defect_train, pairs, seed))
+        if used + len(files["defects"]) <= room or pairs == 0:
+            break
+        per_pair = (len(files["defects"]) - eval_bytes) / max(1, pairs)
+        pairs = max(0, min(int(pairs * 0.97), int((room - used - eval_bytes) / max(per_pair, 1e-9))))
+    (b / "dataset").mkdir()
+    for name, data in files.items():
+        (b / "dataset" / f"{name}.jsonl.xz").write_bytes(data)
+    manifest = {"base_sha256": hashlib.sha256(blob).hexdigest(), "base_bytes": len(blob), "part1_bytes": part1,
+                "tree_bytes": tree, "defect_train_pairs": min(pairs, len(defect_train)),
+                "rows": {name: lzma.decompress(data).count(b"\n") for name, data in files.items()},
+                "carry_bytes": {d.name: sum(p.stat().st_size for p in d.rglob("*") if p.is_file()) for d in (a, b)}}
+    (b / "MANIFEST.json").write_text(json.dumps(manifest, indent=1))
+    return manifest
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,61 +148,19 @@ def main(argv: list[str] | None = None) -> int:
     gguf = Path(args.gguf) if args.gguf else _locate_gguf(lambda *a: None)
     blob = gguf.read_bytes()
     if hashlib.sha256(blob).hexdigest() != EMBEDDED_GGUF_SHA256:
-        sys.exit(f"pack: {gguf} is not the embedded base model (sha256 mismatch)")
-    dataset = Path(args.dataset)
-    a, b = ROOT / ".gpu-a", ROOT / ".gpu-b"
-    for d in (a, b):
-        shutil.rmtree(d, ignore_errors=True)
+        print(f"pack: {gguf} is not the embedded base model (sha256 mismatch)", file=sys.stderr)
+        return 2
     tree = travelling_bytes()
-
-    site = copy_site(a / "site")
-    part1 = CALL_LIMIT - tree - site - MARGIN
-    if part1 <= 0 or part1 >= len(blob):
-        sys.exit(f"pack: the tree ({tree} bytes) leaves no room to split the base model")
-    (a / "base.part1").write_bytes(blob[:part1])
-    b.mkdir()
-    (b / "base.part2").write_bytes(blob[part1:])
-    room = CALL_LIMIT - tree - (len(blob) - part1) - MARGIN
-
-    files: dict[str, bytes] = {}
-    manifest: dict = {"base_sha256": EMBEDDED_GGUF_SHA256, "base_bytes": len(blob), "part1_bytes": part1,
-                      "tree_bytes": tree, "rows": {}}
-    split_rows = {name: rows_by_split(dataset / f"{name}.jsonl") for name in EVAL_ROWS}
-    kept: dict[str, list[str]] = {name: [r for s in splits for r in split_rows[name].get(s, [])]
-                                  for name, splits in EVAL_ROWS.items()}
-    for name, cap in TRAIN_CAPS.items():
-        train = split_rows[name].get("train", [])
-        kept[name] += train if cap is None else random.Random(args.seed).sample(train, min(cap, len(train)))
-    if (ROOT / args.quixbugs).is_file() or Path(args.quixbugs).is_file():
-        shutil.copy(Path(args.quixbugs), b / "quixbugs.jsonl")
-    used = sum((b / n).stat().st_size for n in ("quixbugs.jsonl",) if (b / n).exists())
-    for name in ("changes", "search", "flaky", "clones"):
-        files[name] = xz_rows(kept[name])
-        used += len(files[name])
-    # Defects fill what is left: estimate the pairs that fit from the compressed size, then shrink by 3 %
-    # until the file fits (compressing 100 MB takes a minute, so estimate rather than bisect).
-    defect_train = split_rows["defects"].get("train", [])
-    eval_bytes = len(xz_rows(kept["defects"]))
-    pairs = args.max_defect_pairs
-    while True:
-        files["defects"] = xz_rows(kept["defects"] + sample_pairs(defect_train, pairs, args.seed))
-        if used + len(files["defects"]) <= room or pairs < 1000:
-            break
-        per_pair = (len(files["defects"]) - eval_bytes) / max(1, pairs)
-        pairs = min(int(pairs * 0.97), int((room - used - eval_bytes) / per_pair))
-    if used + len(files["defects"]) > room:
-        sys.exit(f"pack: the evaluation rows alone exceed the second call's room ({room} bytes)")
-    (b / "dataset").mkdir()
-    for name, data in files.items():
-        (b / "dataset" / f"{name}.jsonl.xz").write_bytes(data)
-    manifest["defect_train_pairs"] = pairs
-    manifest["rows"] = {name: sum(1 for _ in lzma.decompress(data).splitlines()) for name, data in files.items()}
-    (b / "MANIFEST.json").write_text(json.dumps(manifest, indent=1))
-    for d in (a, b):
-        size = sum(p.stat().st_size for p in d.rglob("*") if p.is_file())
-        print(f"{d.name}: {size / 2**20:.1f} MiB + tree {tree / 2**20:.1f} MiB = "
+    try:
+        manifest = pack(blob, Path(args.dataset), Path(args.quixbugs), ROOT, tree,
+                        max_defect_pairs=args.max_defect_pairs, seed=args.seed)
+    except PackError as exc:
+        print(f"pack: {exc}", file=sys.stderr)
+        return 2
+    for name, size in manifest["carry_bytes"].items():
+        print(f"{name}: {size / 2**20:.1f} MiB + tree {tree / 2**20:.1f} MiB = "
               f"{(size + tree) / 2**20:.1f} MiB of {CALL_LIMIT / 2**20:.0f}")
-    print(json.dumps(manifest["rows"]), f"defect training pairs: {pairs}")
+    print(json.dumps(manifest["rows"]), f"defect training pairs: {manifest['defect_train_pairs']}")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from manyskills.training.evaluate import auroc, f1, jaccard, most_operators_line, mrr, pairwise
 
+import pytest
 import numpy as np
 
 
@@ -70,3 +71,31 @@ def test_length_normalised_score_removes_the_pooling_length_term():
     normalised = length_normalised(results)
     assert max(normalised) - min(normalised) < 1e-6
     assert abs(score_logit(0.5)) < 1e-9
+
+
+def test_prompted_zero_shot_scores_every_line_as_exclusive_answers(embedded_model):
+    """The prompted baseline's line scores are log-probabilities of mutually exclusive answers ("7",
+    "12", ...): one per line, summing to at most 1, and the KV-cache shortcut gives the same numbers
+    as scoring the answer tokens in one plain forward pass."""
+    import math
+
+    import torch
+
+    from manyskills.model.runtime import LocalRuntime
+    from manyskills.training import evaluate as ev
+
+    base = LocalRuntime(embedded_model, None, "cpu", torch.float32)
+    code = "\n".join(["def total(xs):", "    result = 0"] + [f"    result += xs[{i}]" for i in range(10)]
+                     + ["    return result"])
+    detect, lines = ev.prompted_zero_shot(base, "python", code)
+    assert len(lines) == 13 and all(math.isfinite(v) for v in lines) and math.isfinite(detect)
+    assert sum(math.exp(v) for v in lines) <= 1.0 + 1e-4
+
+    numbered = "\n".join(f"{i + 1} | {line}" for i, line in enumerate(code.split("\n")))
+    prompt = ev._chat_ids(base, ev.PROMPT_LOCATE.format(language="python", code=numbered), ev.LOCATE_ANSWER)
+    with torch.inference_mode():
+        full = torch.cat([prompt, torch.tensor([[ev._single_token(base, "1"), ev._single_token(base, "2")]])], 1)
+        logp = torch.log_softmax(base.model(input_ids=full).logits[0].float(), -1)
+    n = prompt.shape[1]
+    twelve = float(logp[n - 1, ev._single_token(base, "1")] + logp[n, ev._single_token(base, "2")])
+    assert lines[11] == pytest.approx(twelve, abs=1e-3)

@@ -7,6 +7,8 @@ Baselines:
 - random line: expected 1/n_lines;
 - base zero-shot (naturalness): the untrained base LM's mean token surprisal per line picks the line,
   per function ranks functions ("buggy code is less natural", Ray et al. 2016);
+- base prompted zero-shot: the instruction-tuned base asked "does it contain a bug?" and "which line?",
+  answers scored rather than sampled (`prompted_zero_shot`);
 - base mean-pool embeddings (search, clone) and token-overlap / Jaccard (lexical) baselines.
 Thresholds are never tuned on QuixBugs: the defect threshold comes from the validation split.
 """
@@ -155,6 +157,59 @@ def naturalness(runtime: LocalRuntime, language: str, code: str) -> tuple[float,
     return float(np.mean(code_nll)) if code_nll else 0.0, line_scores
 
 
+PROMPT_DETECT = ("Does the following {language} function contain a bug?\n```\n{code}\n```\n"
+                 "Answer Yes or No.")
+PROMPT_LOCATE = ("The following {language} function contains a bug. The lines are numbered.\n```\n{code}\n```\n"
+                 "On which line is the bug? Answer with the line number only.")
+LOCATE_ANSWER = "The bug is on line "
+
+
+def _chat_ids(runtime: LocalRuntime, user: str, answer_prefix: str = "") -> torch.Tensor:
+    text = runtime.tokenizer.apply_chat_template([{"role": "user", "content": user}], tokenize=False,
+                                                 add_generation_prompt=True) + answer_prefix
+    return torch.tensor([runtime.tokenizer(text, add_special_tokens=False)["input_ids"]], device=runtime.device)
+
+
+def _single_token(runtime: LocalRuntime, text: str) -> int:
+    ids = runtime.tokenizer(text, add_special_tokens=False)["input_ids"]
+    if len(ids) != 1:
+        raise ValueError(f"{text!r} is not one token for this tokenizer")
+    return ids[0]
+
+
+@torch.inference_mode()
+def prompted_zero_shot(runtime: LocalRuntime, language: str, code: str) -> tuple[float, list[float]]:
+    """The base model asked, as an instruction-tuned chat model, the two questions the defect skill
+    answers: (log P(Yes) - log P(No) for "does it contain a bug?", log P(answer = line k) for "which
+    line?"). Answers are scored, not sampled, so the baseline is deterministic and gets no credit for
+    format errors. Line numbers are digit tokens: P(k) = P(first digit) x P(second digit | first) for
+    k >= 10, and P(first digit) x P(no further digit | first) for k < 10 (functions have < 100 lines)."""
+    import copy
+
+    lines = code.rstrip("\n").split("\n")[:99]
+    out = runtime.model(input_ids=_chat_ids(runtime, PROMPT_DETECT.format(language=language, code=code.rstrip("\n"))))
+    logp = torch.log_softmax(out.logits[0, -1].float(), -1)
+    detect = float(logp[_single_token(runtime, "Yes")] - logp[_single_token(runtime, "No")])
+
+    numbered = "\n".join(f"{i + 1} | {line}" for i, line in enumerate(lines))
+    prompt = _chat_ids(runtime, PROMPT_LOCATE.format(language=language, code=numbered), LOCATE_ANSWER)
+    out = runtime.model(input_ids=prompt, use_cache=True)
+    digits = [_single_token(runtime, str(d)) for d in range(10)]
+    first = torch.log_softmax(out.logits[0, -1].float(), -1)
+    line_scores = [float("-inf")] * len(lines)
+    for d in range(1, min(9, len(lines)) + 1):
+        step = runtime.model(input_ids=torch.tensor([[digits[d]]], device=runtime.device),
+                             past_key_values=copy.deepcopy(out.past_key_values), use_cache=True)
+        second = torch.log_softmax(step.logits[0, -1].float(), -1)
+        p_digit = torch.logsumexp(second[digits], 0)
+        line_scores[d - 1] = float(first[digits[d]] + torch.log1p(-p_digit.exp().clamp(max=1 - 1e-6)))
+        for e in range(10):
+            k = 10 * d + e
+            if k <= len(lines):
+                line_scores[k - 1] = float(first[digits[d]] + second[digits[e]])
+    return detect, line_scores
+
+
 @torch.inference_mode()
 def base_embeddings(runtime: LocalRuntime, texts: list[tuple[str, str]]) -> np.ndarray:
     """Mean-pooled feature-layer states of the base model without heads (zero-shot embedding baseline)."""
@@ -234,6 +289,18 @@ def defect_metrics(runtime: LocalRuntime, pairs: list[PairEval], threshold: floa
             "n": len(subset), "auroc": auroc(nat_b, nat_c), "pairwise": pairwise(nat_b, nat_c),
             "pairwise_equal_length": pairwise([nat_b[i] for i in eq], [nat_c[i] for i in eq]),
             "line_top1": float(np.mean(nat_top)),
+        }
+        prompted_b, prompted_c, prompted_top = [], [], []
+        for p in subset:
+            db, lines_b = prompted_zero_shot(base, p.language, p.buggy)
+            dc, _ = prompted_zero_shot(base, p.language, p.clean)
+            prompted_b.append(db)
+            prompted_c.append(dc)
+            prompted_top.append(int(np.argmax(lines_b)) in p.bug_lines)
+        metrics["baselines"]["base_prompted_zero_shot"] = {
+            "n": len(subset), "auroc": auroc(prompted_b, prompted_c), "pairwise": pairwise(prompted_b, prompted_c),
+            "pairwise_equal_length": pairwise([prompted_b[i] for i in eq], [prompted_c[i] for i in eq]),
+            "line_top1": float(np.mean(prompted_top)),
         }
         ub = analyse_all(base, buggy_items[:base_limit])
         uc = analyse_all(base, clean_items[:base_limit])
@@ -443,18 +510,20 @@ def format_table(report: dict) -> str:
             continue
         b = m["baselines"]
         nat = b.get("base_zero_shot_naturalness", {})
+        ask = b.get("base_prompted_zero_shot", {})
         rows.append(f"{key} (n={m['pairs']}, equal-length (chars) {m['equal_length_pairs']})")
         rows.append(f"  line top-1        {fmt(m['line_top1'])}  | most-operators {fmt(b['most_operators_line_top1'])}"
-                    f"  random {fmt(b['random_line_top1'])}  base naturalness {fmt(nat.get('line_top1'))}")
+                    f"  random {fmt(b['random_line_top1'])}  base naturalness {fmt(nat.get('line_top1'))}"
+                    f"  base prompted {fmt(ask.get('line_top1'))}")
         rows.append(f"  pairwise          {fmt(m['pairwise'])}  | length-only {fmt(b['length_only']['pairwise'])}"
-                    f"  base naturalness {fmt(nat.get('pairwise'))}")
+                    f"  base naturalness {fmt(nat.get('pairwise'))}  base prompted {fmt(ask.get('pairwise'))}")
         rows.append(f"  pairwise eq-len   {fmt(m['pairwise_equal_length'])}  | length-only "
                     f"{fmt(b['length_only']['pairwise_equal_length'])}  base naturalness "
-                    f"{fmt(nat.get('pairwise_equal_length'))}")
+                    f"{fmt(nat.get('pairwise_equal_length'))}  base prompted {fmt(ask.get('pairwise_equal_length'))}")
         rows.append(f"  pairwise eq-lines {fmt(m['pairwise_equal_line_count'])}  | length-only "
                     f"{fmt(b['length_only']['pairwise_equal_line_count'])}  (n={m['equal_line_count_pairs']})")
         rows.append(f"  AUROC             {fmt(m['auroc'])}  | length-only {fmt(b['length_only']['auroc'])}"
-                    f"  base naturalness {fmt(nat.get('auroc'))}")
+                    f"  base naturalness {fmt(nat.get('auroc'))}  base prompted {fmt(ask.get('auroc'))}")
         rows.append(f"  detection@{m['threshold']:.2f}    {fmt(m['detection_rate'])}  | false warnings/kLOC "
                     f"{m['false_warnings_per_kloc']:.1f}")
         norm, bias = m.get("length_normalised_score"), m.get("clean_length_bias_spearman")
