@@ -77,7 +77,7 @@ def copy_site(dest: Path) -> int:
         spec = importlib.util.find_spec(name)
         if spec is None or not spec.submodule_search_locations:
             raise PackError(f"the package {name} is not installed here: pip install -e . first")
-        shutil.copytree(Path(list(spec.submodule_search_locations)[0]), dest / name,
+        shutil.copytree(Path(next(iter(spec.submodule_search_locations))), dest / name,
                         ignore=shutil.ignore_patterns("__pycache__"))
     return sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
 

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from manyskills.model.adapter import Manifest
 from manyskills.model.runtime import LocalRuntime
 

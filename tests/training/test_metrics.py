@@ -1,9 +1,8 @@
 """The evaluation's metric helpers and baselines on hand-checked inputs."""
 
-from manyskills.training.evaluate import auroc, f1, jaccard, most_operators_line, mrr, pairwise
-
-import pytest
 import numpy as np
+import pytest
+from manyskills.training.evaluate import auroc, f1, jaccard, most_operators_line, mrr, pairwise
 
 
 def test_auroc_perfect_inverse_and_ties():
@@ -58,7 +57,7 @@ def test_hard_negatives_pair_each_function_with_its_lexically_nearest_non_clone(
 def test_length_normalised_score_removes_the_pooling_length_term():
     from types import SimpleNamespace
 
-    from manyskills.training.evaluate import length_bias, length_normalised, spearman, score_logit
+    from manyskills.training.evaluate import length_bias, length_normalised, score_logit, spearman
 
     assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == 1.0 and spearman([1, 2, 3, 4], [4, 3, 2, 1]) == -1.0
     # Scores that are sigmoid(log(tokens) + c): pure length, as logsumexp pooling of unremarkable tokens gives.
@@ -80,7 +79,6 @@ def test_prompted_zero_shot_scores_every_line_as_exclusive_answers(embedded_mode
     import math
 
     import torch
-
     from manyskills.model.runtime import LocalRuntime
     from manyskills.training import evaluate as ev
 

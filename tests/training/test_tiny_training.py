@@ -6,12 +6,11 @@ import json
 
 import pytest
 import torch
-from safetensors.torch import load_file
-
 from manyskills.model.adapter import AdapterError, Manifest
 from manyskills.model.runtime import FunctionInput, LocalRuntime
 from manyskills.training.examples import load_split
 from manyskills.training.trainer import TrainConfig, run_training
+from safetensors.torch import load_file
 
 
 def test_tiny_training_run_produces_a_loadable_adapter(tiny_dataset, tiny_model_dir, tiny_functions, tmp_path):

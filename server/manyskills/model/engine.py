@@ -308,7 +308,8 @@ class ModelEngine:
             log.warning("out of memory: batch size now %d", self.max_batch)
             return backend
         if self._cpu_fallback_loader is None or getattr(backend.identity, "device", "cpu") == "cpu":
-            raise EngineUnavailable("out of memory even for a single function; lower maxTokens or free memory")
+            raise EngineUnavailable("out of memory even for a single function: free memory (other programs, "
+                                    "a smaller `cacheSize`) and restart the server")
         self._set_status("loading", "GPU out of memory: moving the model to the CPU")
         self._backend = self._cpu_fallback_loader(self._on_progress)
         self._set_status("ready", "running on the CPU after a GPU out-of-memory error")

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 SKILL_FILES = {"defect": "defects.jsonl", "search": "search.jsonl", "clone": "clones.jsonl", "flaky": "flaky.jsonl"}
 

@@ -17,9 +17,9 @@ import logging
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -68,7 +68,7 @@ class TrainConfig:
     version: str = "0.1.0"
 
     @classmethod
-    def from_file(cls, path: str | None, **overrides) -> "TrainConfig":
+    def from_file(cls, path: str | None, **overrides) -> TrainConfig:
         raw = json.loads(Path(path).read_text()) if path else {}
         raw.update({k: v for k, v in overrides.items() if v is not None})
         known = set(cls.__dataclass_fields__)

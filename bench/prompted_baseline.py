@@ -1,0 +1,79 @@
+"""The untrained base model, prompted zero-shot, on the defect skill's questions (the issue's "beats the
+untrained base (prompted zero-shot)" bar).
+
+    python bench/prompted_baseline.py [--heldout 150] [--valid 150] [--json bench/results/prompted_baseline.json]
+
+SmolLM2-135M-Instruct is asked in its chat format "does this function contain a bug?" and "on which
+line is the bug?" (`evaluate.prompted_zero_shot`: answers scored, never sampled). Its detection
+threshold is chosen like the adapter's: the lowest Yes-No margin with at most 5 false warnings per
+1,000 lines on clean VALIDATION functions. Reported on the first `--heldout` held-out test pairs (seed
+0: the pairs of `manyskills eval`'s base rows) and on all QuixBugs pairs (evaluation only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import ROOT, machine_info, write_json
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dataset", default=str(ROOT / "data-cache" / "dataset"))
+    ap.add_argument("--quixbugs", default=str(ROOT.parent / "shared" / "bench" / "quixbugs.jsonl"))
+    ap.add_argument("--heldout", type=int, default=150)
+    ap.add_argument("--valid", type=int, default=150)
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    from manyskills.model.runtime import LocalRuntime
+    from manyskills.training import evaluate as ev
+
+    adapted = LocalRuntime.load(None, None, "auto")
+    base = LocalRuntime(adapted.base, None, adapted.device, adapted.dtype)
+    del adapted
+    dataset = Path(args.dataset)
+    valid = ev.heldout_pairs(dataset, "valid", 600, 0)[: args.valid]
+    margins = [ev.prompted_zero_shot(base, p.language, p.clean)[0] for p in valid]
+    lines = sum(ev.code_lines(p.clean) for p in valid)
+    threshold = next(t for t in sorted(set(margins)) + [max(margins) + 1e-6]
+                     if 1000 * sum(m >= t for m in margins) / lines <= 5.0)
+    print(f"threshold from {len(valid)} validation clean functions: Yes-No margin {threshold:.3f}", flush=True)
+    report = {"machine": machine_info(), "threshold_from_validation": threshold, "validation_functions": len(valid)}
+    sets = {"heldout": ev.heldout_pairs(dataset, "test", 600, 0)[: args.heldout]}
+    if Path(args.quixbugs).is_file():
+        sets["quixbugs"] = ev.quixbugs_pairs(Path(args.quixbugs))
+    for name, pairs in sets.items():
+        started = time.perf_counter()
+        buggy, clean, top, picks = [], [], [], []
+        for p in pairs:
+            margin_b, line_scores = ev.prompted_zero_shot(base, p.language, p.buggy)
+            margin_c, _ = ev.prompted_zero_shot(base, p.language, p.clean)
+            buggy.append(margin_b)
+            clean.append(margin_c)
+            picks.append(int(np.argmax(line_scores)))
+            top.append(picks[-1] in p.bug_lines)
+        equal = [i for i, p in enumerate(pairs) if len(p.buggy) == len(p.clean)]
+        report[name] = {
+            "pairs": len(pairs), "line_top1": float(np.mean(top)), "pairwise": ev.pairwise(buggy, clean),
+            "pairwise_equal_length": ev.pairwise([buggy[i] for i in equal], [clean[i] for i in equal]),
+            "auroc": ev.auroc(buggy, clean), "answers_line_1": float(np.mean([k == 0 for k in picks])),
+            "detection_rate": float(np.mean([m >= threshold for m in buggy])),
+            "false_warnings_per_kloc": 1000 * sum(m >= threshold for m in clean) / sum(ev.code_lines(p.clean) for p in pairs),
+            "line_top1_by_language": {lang: float(np.mean([t for t, p in zip(top, pairs) if p.language == lang]))
+                                      for lang in sorted({p.language for p in pairs})},
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+        print(name, {k: (round(v, 3) if isinstance(v, float) else v) for k, v in report[name].items()}, flush=True)
+    write_json(args.json, report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
