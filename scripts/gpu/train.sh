@@ -3,6 +3,8 @@
 #   call 1: carry [".gpu-a"], command `ls -la .gpu-a`            (first half of the base model)
 #   call 2: carry [".gpu-b"], command `bash scripts/gpu/train.sh` (second half, data; trains + evaluates)
 # Writes under $OUT (what comes back): adapter/ (4 files), train.log, eval.json, eval.txt.
+# Training ends by a deadline: CALL_SECONDS (570: the call's 600 s less a margin) after this script
+# started, less EVAL_RESERVE (90 s) for the evaluation, whatever data preparation took.
 # TRAIN_SECONDS overrides the config's time budget; DEVICE=cpu runs the same path here (dry run).
 set -euo pipefail
 export PYTHONUNBUFFERED=1 PYTHONUTF8=1 TOKENIZERS_PARALLELISM=true
@@ -10,6 +12,7 @@ OUT=${OUT:?set OUT to the folder that comes back}
 DEVICE=${DEVICE:-cuda}
 WORK=${WORK:-/tmp/manyskills-gpu}
 started=$(date +%s)
+deadline=$(( started + ${CALL_SECONDS:-570} - ${EVAL_RESERVE:-90} ))
 say() { echo "[$(( $(date +%s) - started ))s] $*"; }
 
 mkdir -p "$WORK" "$OUT"
@@ -29,7 +32,7 @@ python3 -c "import torch, transformers, peft; print('torch', torch.__version__, 
 
 say "training"
 python3 -m manyskills train --config models/train-config-gpu.json --dataset "$WORK/dataset" \
-    --out "$OUT/adapter" --device "$DEVICE" ${TRAIN_SECONDS:+--time-budget "$TRAIN_SECONDS"} \
+    --out "$OUT/adapter" --device "$DEVICE" --deadline "$deadline" ${TRAIN_SECONDS:+--time-budget "$TRAIN_SECONDS"} \
     ${TRAIN_ARGS:-} 2>&1 | tee "$OUT/train.log"
 
 say "evaluating"

@@ -112,3 +112,23 @@ def test_time_budget_ends_training_and_finishes_the_schedule(tiny_dataset, tiny_
     # The cosine reaches its floor when the time runs out, whatever the step count says.
     assert trainer.lr_scale(elapsed=1.5) == pytest.approx(0.1)
     assert trainer.lr_scale(elapsed=0.75) == pytest.approx(0.55, abs=0.01)
+
+
+def test_deadline_cuts_the_time_budget_short(tiny_dataset, tiny_model_dir, tmp_path):
+    """A lent machine's call limit: `deadline` (Unix time) ends training even when the time budget is
+    longer, and the schedule is fitted to what is left when training starts."""
+    import time
+
+    from manyskills.training.trainer import Trainer
+
+    config = TrainConfig(dataset=str(tiny_dataset), out=str(tmp_path / "a"), model=str(tiny_model_dir),
+                         steps=100_000, time_budget_s=600, deadline=time.time() + 60, batch_size=4,
+                         lora_layers=[3], feature_layer=4, skills=["defect"], warmup=1, checkpoint_every=0,
+                         limits={"defect": 20}, activation_cache=None)
+    trainer = Trainer(config, progress=lambda msg: None)
+    pools = trainer.prepare(load_split(tiny_dataset, "train", config.limits, 0))
+    trainer.config.deadline = time.time() + 1.5  # what is left after preparing the data
+    started = time.time()
+    trainer.train(pools)
+    assert trainer.stats["stopped_by_time_budget"] and time.time() - started < 30
+    assert 1.0 <= trainer.time_budget <= 1.5

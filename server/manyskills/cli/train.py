@@ -17,6 +17,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--steps", type=int)
     p.add_argument("--time-budget", type=float, metavar="SECONDS",
                    help="stop training after this long; the learning-rate schedule ends with it")
+    p.add_argument("--deadline", type=float, metavar="UNIX_TIME",
+                   help="stop training by this time (e.g. a lent machine's call limit less the evaluation)")
     p.add_argument("--skills", help="comma-separated subset (single-task runs)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"))
     p.add_argument("--seed", type=int)
@@ -44,7 +46,7 @@ def run_train(args: argparse.Namespace) -> int:
     from manyskills.training.trainer import TrainConfig, run_training
 
     overrides = {"dataset": args.dataset, "out": args.out, "model": args.model, "steps": args.steps,
-                 "time_budget_s": args.time_budget,
+                 "time_budget_s": args.time_budget, "deadline": args.deadline,
                  "device": args.device, "seed": args.seed,
                  "skills": args.skills.split(",") if args.skills else None}
     try:

@@ -177,6 +177,20 @@ def _single_token(runtime: LocalRuntime, text: str) -> int:
     return ids[0]
 
 
+def _with_cache(model, cache) -> dict:
+    """The KV-cache argument under its name in this transformers (`cache` since 5.x's rename,
+    `past_key_values` before; the old name is deprecated)."""
+    import inspect
+
+    name = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    return {name: cache, "use_cache": True}
+
+
+def _cache_of(output):
+    cache = getattr(output, "cache", None)
+    return cache if cache is not None else output.past_key_values
+
+
 @torch.inference_mode()
 def prompted_zero_shot(runtime: LocalRuntime, language: str, code: str) -> tuple[float, list[float]]:
     """The base model asked, as an instruction-tuned chat model, the two questions the defect skill
@@ -199,7 +213,7 @@ def prompted_zero_shot(runtime: LocalRuntime, language: str, code: str) -> tuple
     line_scores = [float("-inf")] * len(lines)
     for d in range(1, min(9, len(lines)) + 1):
         step = runtime.model(input_ids=torch.tensor([[digits[d]]], device=runtime.device),
-                             past_key_values=copy.deepcopy(out.past_key_values), use_cache=True)
+                             **_with_cache(runtime.model, copy.deepcopy(_cache_of(out))))
         second = torch.log_softmax(step.logits[0, -1].float(), -1)
         p_digit = torch.logsumexp(second[digits], 0)
         line_scores[d - 1] = float(first[digits[d]] + torch.log1p(-p_digit.exp().clamp(max=1 - 1e-6)))

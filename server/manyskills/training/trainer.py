@@ -51,6 +51,7 @@ class TrainConfig:
     max_tokens: int = 256
     steps: int = 1200
     time_budget_s: float | None = None  # stop training (and finish the LR schedule) after this many seconds
+    deadline: float | None = None  # ... or at this Unix time, whichever comes first (a lent machine's call limit)
     batch_size: int = 16
     review_batch_size: int = 4
     lr_lora: float = 2e-4
@@ -137,6 +138,7 @@ class Trainer:
             {"params": list(self.heads.parameters()), "lr": config.lr_heads},
         ], weight_decay=0.01)
         self.step = 0
+        self.time_budget: float | None = config.time_budget_s  # fixed when training starts (deadline)
         self.cache: dict[tuple, Cached] = {}
         self.stats = {"tokens_cached": 0, "sequences_cached": 0, "sequences_reused": 0, "cache_seconds": 0.0,
                       "train_seconds": 0.0, "sequences_trained": 0, "tokens_trained": 0, "steps_by_skill": {}}
@@ -386,10 +388,19 @@ class Trainer:
             size = size // 2 if skill == "clone" else size
         return self.batch_rng.sample(pool, min(size, len(pool)))
 
+    def effective_time_budget(self) -> float | None:
+        """Seconds training may take, from now: the time budget, cut short by the deadline. Rank 0's
+        value, like the clock (see run_clock)."""
+        budgets = [b for b in (self.config.time_budget_s,
+                               self.config.deadline - time.time() if self.config.deadline else None) if b is not None]
+        if not budgets:
+            return None
+        return max(1.0, self.group.from_main(min(budgets), self.device))
+
     def progress_fraction(self, elapsed: float) -> float:
         """How far through the run: steps done, or time spent when a time budget ends it sooner."""
         by_steps = self.step / max(1, self.config.steps)
-        by_time = elapsed / self.config.time_budget_s if self.config.time_budget_s else 0.0
+        by_time = elapsed / self.time_budget if self.time_budget else 0.0
         return min(1.0, max(by_steps, by_time))
 
     def lr_scale(self, elapsed: float = 0.0) -> float:
@@ -404,7 +415,7 @@ class Trainer:
         """Seconds since training started. With a time budget, rank 0's clock rules every replica: they
         must stop at the same step and apply the same learning rate, or their updates diverge."""
         elapsed = time.perf_counter() - started
-        if not self.config.time_budget_s:
+        if not self.time_budget:
             return elapsed
         return self.group.from_main(elapsed, self.device)
 
@@ -427,12 +438,15 @@ class Trainer:
                "clone": self.clone_loss, "review": self.review_loss}
         self.model.train()
         self.heads.train()
+        self.time_budget = self.effective_time_budget()
+        if self.time_budget:
+            self.progress(f"training for at most {self.time_budget:.0f} s")
         started = time.perf_counter()
         while self.step < self.config.steps:
             elapsed = self.run_clock(started)
-            if self.config.time_budget_s and elapsed >= self.config.time_budget_s:
+            if self.time_budget and elapsed >= self.time_budget:
                 self.stats["stopped_by_time_budget"] = True
-                self.progress(f"time budget of {self.config.time_budget_s:.0f} s reached at step {self.step}")
+                self.progress(f"time budget of {self.time_budget:.0f} s reached at step {self.step}")
                 break
             skill = skill_rng.choices(skills, [weights[k] for k in skills])[0]
             for group, base_lr in zip(self.optimizer.param_groups, (self.config.lr_lora, self.config.lr_heads)):
