@@ -5,7 +5,9 @@
 # Writes under $OUT (what comes back): adapter/ (4 files), train.log, eval.json, eval.txt.
 # Training ends by a deadline: CALL_SECONDS (570: the call's 600 s less a margin) after this script
 # started, less EVAL_RESERVE (90 s) for the evaluation, whatever data preparation took.
-# TRAIN_SECONDS overrides the config's time budget; DEVICE=cpu runs the same path here (dry run).
+# TRAIN_SECONDS overrides the config's time budget, TRAIN_CONFIG the config; DEVICE=cpu runs the same
+# path here (dry run; batch 32 x 512 tokens through 24 adapted layers needs more than 24 GiB of RAM, so
+# a dry run here uses a config with smaller batches).
 set -euo pipefail
 export PYTHONUNBUFFERED=1 PYTHONUTF8=1 TOKENIZERS_PARALLELISM=true
 OUT=${OUT:?set OUT to the folder that comes back}
@@ -31,13 +33,21 @@ PY
 python3 -c "import torch, transformers, peft; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'transformers', transformers.__version__, 'peft', peft.__version__)"
 
 say "training"
-python3 -m manyskills train --config models/train-config-gpu.json --dataset "$WORK/dataset" \
+status=0
+python3 -m manyskills train --config "${TRAIN_CONFIG:-models/train-config-gpu.json}" --dataset "$WORK/dataset" \
     --out "$OUT/adapter" --device "$DEVICE" --deadline "$deadline" ${TRAIN_SECONDS:+--time-budget "$TRAIN_SECONDS"} \
-    ${TRAIN_ARGS:-} 2>&1 | tee "$OUT/train.log"
+    ${TRAIN_ARGS:-} 2>&1 | tee "$OUT/train.log" || status=$?
+if [ "$status" != 0 ]; then
+    say "training failed (exit $status)"
+    # A checkpoint (every checkpoint_every steps) is still worth evaluating; without one, stop here.
+    [ -f "$OUT/adapter/manyskills.json" ] || exit "$status"
+fi
 
+rm -f "$OUT/adapter/README.md"  # peft's boilerplate card: at most 8 files come back from a call
 say "evaluating"
 python3 -m manyskills eval --adapter "$OUT/adapter" --dataset "$WORK/dataset" --quixbugs .gpu-b/quixbugs.jsonl \
     --skills defect,search,flaky --no-baselines --device "$DEVICE" \
     --limits '{"defect": 600, "search": 500, "clone": 400, "flaky": 400, "repair": 0}' \
     ${EVAL_ARGS:-} --json "$OUT/eval.json" 2>&1 | tee "$OUT/eval.txt"
 say "done"
+exit "$status"
