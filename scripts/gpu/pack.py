@@ -34,8 +34,9 @@ MARGIN = 1024 * 1024  # what else may appear in the tree before the call (logs, 
 SITE_PACKAGES = ("gguf", "platformdirs", "cattrs")  # pure Python; the rest is on the machine
 EVAL_ROWS = {"defects": ("valid", "test"), "changes": ("train", "valid", "test"), "search": ("test",),
              "flaky": ("test",), "clones": ()}  # clone F1 needs 3 MiB of pairs: measure it here instead
-# Training rows in order of priority; each skill's share is capped, defects take what is left.
-TRAIN_CAPS = {"search": None, "flaky": None, "clones": 24_000}
+# Training rows per skill (None = all), defects take what is left. Flaky keeps every positive (weak labels
+# are rare: 773 in train) and this many negatives; the recipe trains on a balanced 1,600.
+TRAIN_CAPS = {"search": None, "flaky": 4_000, "clones": 24_000}
 
 
 class PackError(Exception):
@@ -103,7 +104,13 @@ def pack(blob: bytes, dataset: Path, quixbugs: Path | None, root: Path, tree: in
                                   for name, splits in EVAL_ROWS.items()}
     for name, cap in TRAIN_CAPS.items():
         train = split_rows[name].get("train", [])
-        kept[name] += train if cap is None else random.Random(seed).sample(train, min(cap, len(train)))
+        if cap is not None and name == "flaky":
+            positives = [r for r in train if json.loads(r).get("label") == 1]
+            negatives = [r for r in train if json.loads(r).get("label") != 1]
+            train = positives + random.Random(seed).sample(negatives, min(cap, len(negatives)))
+        elif cap is not None:
+            train = random.Random(seed).sample(train, min(cap, len(train)))
+        kept[name] += train
     used = 0
     if quixbugs is not None and quixbugs.is_file():
         shutil.copy(quixbugs, b / "quixbugs.jsonl")

@@ -29,7 +29,8 @@ def _dataset(path: Path) -> Path:
                                 "language": "python", "code": code if label == 0 else code + "x"})
     (path / "defects.jsonl").write_text("".join(json.dumps(r) + "\n" for r in defects))
     for name in ("search", "flaky", "clones", "changes"):
-        rows = [{"id": f"{name}{i}", "split": ("train", "test", "valid")[i % 3], "code": rng(20).hex()} for i in range(30)]
+        rows = [{"id": f"{name}{i}", "split": ("train", "test", "valid")[i % 3], "code": rng(20).hex(),
+                 "label": int(i % 9 == 0)} for i in range(30)]
         (path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
 
@@ -62,6 +63,17 @@ def test_carries_fit_each_call_and_keep_every_evaluation_row(tmp_path):
         pairs.setdefault(r["pair_id"], set()).add(r["label"])
     assert 0 < len(pairs) < 300 and all(labels == {0, 1} for labels in pairs.values())
     assert manifest["defect_train_pairs"] == len(pairs)
+
+
+def test_flaky_negatives_are_capped_but_every_positive_travels(tmp_path, monkeypatch):
+    dataset = _dataset(tmp_path / "dataset")
+    site = pack_mod.copy_site(tmp_path / "site-probe")
+    monkeypatch.setitem(pack_mod.TRAIN_CAPS, "flaky", 2)
+    pack_mod.pack(os.urandom(site + 100_000), dataset, None, tmp_path, 0, call_limit=site + 200_000, margin=0)
+    rows = lzma.decompress((tmp_path / ".gpu-b" / "dataset" / "flaky.jsonl.xz").read_bytes()).splitlines()
+    train = [json.loads(line) for line in rows if json.loads(line)["split"] == "train"]
+    # 10 training rows, 4 of them positive: all 4 positives and 2 of the 6 negatives travel.
+    assert sorted(r["label"] for r in train) == [0, 0, 1, 1, 1, 1]
 
 
 def test_a_call_too_small_for_the_evaluation_rows_is_refused(tmp_path):
