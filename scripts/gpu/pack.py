@@ -31,7 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 CALL_LIMIT = 64 * 1024 * 1024
 MARGIN = 1024 * 1024  # what else may appear in the tree before the call (logs, a new note)
-SITE_PACKAGES = ("gguf", "platformdirs", "cattrs")  # pure Python; the rest is on the machine
+# Pure Python, copied from this environment. attrs and typing_extensions travel because cattrs needs
+# recent ones (attrs >= 25.4) and the machine's versions are not known; the rest is on the machine.
+SITE_PACKAGES = ("gguf", "platformdirs", "cattrs", "attr", "attrs", "typing_extensions")
 EVAL_ROWS = {"defects": ("valid", "test"), "changes": ("train", "valid", "test"), "search": ("test",),
              "flaky": ("test",), "clones": ()}  # clone F1 needs 3 MiB of pairs: measure it here instead
 # Training rows per skill (None = all), defects take what is left. Flaky keeps every positive (weak labels
@@ -76,10 +78,13 @@ def copy_site(dest: Path) -> int:
     dest.mkdir(parents=True)
     for name in SITE_PACKAGES:
         spec = importlib.util.find_spec(name)
-        if spec is None or not spec.submodule_search_locations:
+        if spec is None or not (spec.submodule_search_locations or spec.origin):
             raise PackError(f"the package {name} is not installed here: pip install -e . first")
-        shutil.copytree(Path(next(iter(spec.submodule_search_locations))), dest / name,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        if spec.submodule_search_locations:
+            shutil.copytree(Path(next(iter(spec.submodule_search_locations))), dest / name,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        else:  # a single-file module
+            shutil.copy(spec.origin, dest / Path(spec.origin).name)
     return sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
 
 
