@@ -41,9 +41,8 @@ def main() -> int:
     dataset = Path(args.dataset)
     valid = ev.heldout_pairs(dataset, "valid", 600, 0)[: args.valid]
     margins = [ev.prompted_zero_shot(base, p.language, p.clean)[0] for p in valid]
-    lines = sum(ev.code_lines(p.clean) for p in valid)
-    threshold = next(t for t in sorted(set(margins)) + [max(margins) + 1e-6]
-                     if 1000 * sum(m >= t for m in margins) / lines <= 5.0)
+    threshold = ev.lowest_threshold(margins, sum(ev.code_lines(p.clean) for p in valid),
+                                    [*set(margins), max(margins) + 1e-6])
     print(f"threshold from {len(valid)} validation clean functions: Yes-No margin {threshold:.3f}", flush=True)
     report = {"machine": machine_info(), "threshold_from_validation": threshold, "validation_functions": len(valid)}
     sets = {"heldout": ev.heldout_pairs(dataset, "test", 600, 0)[: args.heldout]}
@@ -51,19 +50,11 @@ def main() -> int:
         sets["quixbugs"] = ev.quixbugs_pairs(Path(args.quixbugs))
     for name, pairs in sets.items():
         started = time.perf_counter()
-        buggy, clean, top, picks = [], [], [], []
-        for p in pairs:
-            margin_b, line_scores = ev.prompted_zero_shot(base, p.language, p.buggy)
-            margin_c, _ = ev.prompted_zero_shot(base, p.language, p.clean)
-            buggy.append(margin_b)
-            clean.append(margin_c)
-            picks.append(int(np.argmax(line_scores)))
-            top.append(picks[-1] in p.bug_lines)
-        equal = [i for i, p in enumerate(pairs) if len(p.buggy) == len(p.clean)]
+        buggy, clean, picked = ev.zero_shot_scores(ev.prompted_zero_shot, base, pairs)
+        top = [k in p.bug_lines for k, p in zip(picked, pairs)]
+        summary = ev.ranking_summary(pairs, buggy, clean, picked)
         report[name] = {
-            "pairs": len(pairs), "line_top1": float(np.mean(top)), "pairwise": ev.pairwise(buggy, clean),
-            "pairwise_equal_length": ev.pairwise([buggy[i] for i in equal], [clean[i] for i in equal]),
-            "auroc": ev.auroc(buggy, clean), "answers_line_1": float(np.mean([k == 0 for k in picks])),
+            "pairs": summary.pop("n"), **summary, "answers_line_1": float(np.mean([k == 0 for k in picked])),
             "detection_rate": float(np.mean([m >= threshold for m in buggy])),
             "false_warnings_per_kloc": 1000 * sum(m >= threshold for m in clean) / sum(ev.code_lines(p.clean) for p in pairs),
             "line_top1_by_language": {lang: float(np.mean([t for t, p in zip(top, pairs) if p.language == lang]))

@@ -42,16 +42,12 @@ def quality(rt, budgets: list[int], n_pairs: int, dataset: Path) -> dict:
         rt.manifest.max_tokens = budget
         rb = ev.analyse_all(rt, [FunctionInput(p.language, p.buggy) for p in pairs])
         rc = ev.analyse_all(rt, [FunctionInput(p.language, p.clean) for p in pairs])
-        sb, sc = [r.defect_score for r in rb], [r.defect_score for r in rc]
-        top = [r.bug_line in p.bug_lines for r, p in zip(rb, pairs)]
-        past = [t for t, (_, b) in zip(top, chosen) if b]
-        equal = [i for i, p in enumerate(pairs) if len(p.buggy) == len(p.clean)]
+        m = ev.defect_metrics_of(pairs, rb, rc, threshold)
+        past = [r.bug_line in p.bug_lines for r, p, (_, beyond) in zip(rb, pairs, chosen) if beyond]
         out["by_budget"][str(budget)] = {
-            "line_top1": sum(top) / len(top), "line_top1_bug_past_cut": sum(past) / max(1, len(past)),
-            "pairwise": ev.pairwise(sb, sc),
-            "pairwise_equal_length": ev.pairwise([sb[i] for i in equal], [sc[i] for i in equal]),
-            "auroc": ev.auroc(sb, sc), "detection_rate": sum(s >= threshold for s in sb) / len(sb),
-            "false_warnings_per_kloc": 1000 * sum(s >= threshold for s in sc) / sum(ev.code_lines(p.clean) for p in pairs),
+            **{k: m[k] for k in ("line_top1", "pairwise", "pairwise_equal_length", "auroc", "detection_rate",
+                                 "false_warnings_per_kloc")},
+            "line_top1_bug_past_cut": sum(past) / max(1, len(past)),
         }
         print(f"quality, budget {budget}: " + ", ".join(f"{k} {v:.3f}" for k, v in out["by_budget"][str(budget)].items()),
               flush=True)

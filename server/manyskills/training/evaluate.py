@@ -15,13 +15,14 @@ Thresholds are never tuned on QuixBugs: the defect threshold comes from the vali
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
 import random
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,13 +178,17 @@ def _single_token(runtime: LocalRuntime, text: str) -> int:
     return ids[0]
 
 
-def _with_cache(model, cache) -> dict:
-    """The KV-cache argument under its name in this transformers (`cache` since 5.x's rename,
+@functools.cache
+def _cache_argument(model_class: type) -> str:
+    """The KV-cache argument's name in this transformers (`cache` since 5.x's rename,
     `past_key_values` before; the old name is deprecated)."""
     import inspect
 
-    name = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-    return {name: cache, "use_cache": True}
+    return "cache" if "cache" in inspect.signature(model_class.forward).parameters else "past_key_values"
+
+
+def _with_cache(model, cache) -> dict:
+    return {_cache_argument(type(model)): cache, "use_cache": True}
 
 
 def _cache_of(output):
@@ -224,6 +229,39 @@ def prompted_zero_shot(runtime: LocalRuntime, language: str, code: str) -> tuple
     return detect, line_scores
 
 
+ZeroShotScorer = Callable[[LocalRuntime, str, str], tuple[float, list[float]]]
+
+
+def zero_shot_scores(scorer: ZeroShotScorer, base: LocalRuntime, pairs: list[PairEval]
+                     ) -> tuple[list[float], list[float], list[int]]:
+    """A zero-shot baseline's function scores for each pair's buggy and clean side, and the line it
+    picks in the buggy side."""
+    buggy, clean, picked = [], [], []
+    for p in pairs:
+        score_b, line_scores = scorer(base, p.language, p.buggy)
+        buggy.append(score_b)
+        clean.append(scorer(base, p.language, p.clean)[0])
+        picked.append(int(np.argmax(line_scores)))
+    return buggy, clean, picked
+
+
+def ranking_summary(pairs: list[PairEval], buggy: list[float], clean: list[float], picked: list[int]) -> dict:
+    equal = [i for i, p in enumerate(pairs) if len(p.buggy) == len(p.clean)]
+    return {"n": len(pairs), "auroc": auroc(buggy, clean), "pairwise": pairwise(buggy, clean),
+            "pairwise_equal_length": pairwise([buggy[i] for i in equal], [clean[i] for i in equal]),
+            "line_top1": float(np.mean([k in p.bug_lines for k, p in zip(picked, pairs)]))}
+
+
+def lowest_threshold(clean_scores: Sequence[float], clean_lines: int, candidates: Sequence[float],
+                     max_false_per_kloc: float = 5.0) -> float | None:
+    """The lowest candidate threshold whose warnings on clean code stay within the budget per 1,000
+    lines (how every detector's threshold is chosen on validation data), or None if none does."""
+    for t in sorted(candidates):
+        if 1000 * sum(s >= t for s in clean_scores) / max(1, clean_lines) <= max_false_per_kloc:
+            return t
+    return None
+
+
 @torch.inference_mode()
 def base_embeddings(runtime: LocalRuntime, texts: list[tuple[str, str]]) -> np.ndarray:
     """Mean-pooled feature-layer states of the base model without heads (zero-shot embedding baseline)."""
@@ -252,8 +290,24 @@ def defect_metrics(runtime: LocalRuntime, pairs: list[PairEval], threshold: floa
                    base_limit: int = 200) -> dict:
     buggy_items = [FunctionInput(p.language, p.buggy) for p in pairs]
     clean_items = [FunctionInput(p.language, p.clean) for p in pairs]
-    rb = analyse_all(runtime, buggy_items)
-    rc = analyse_all(runtime, clean_items)
+    metrics = defect_metrics_of(pairs, analyse_all(runtime, buggy_items), analyse_all(runtime, clean_items), threshold)
+    if base is not None:
+        subset = pairs[:base_limit]
+        baselines = metrics["baselines"]
+        baselines["base_zero_shot_naturalness"] = ranking_summary(subset, *zero_shot_scores(naturalness, base, subset))
+        baselines["base_prompted_zero_shot"] = ranking_summary(subset, *zero_shot_scores(prompted_zero_shot, base,
+                                                                                         subset))
+        ub = analyse_all(base, buggy_items[:base_limit])
+        uc = analyse_all(base, clean_items[:base_limit])
+        baselines["untrained_adapter"] = {
+            "pairwise": pairwise([r.defect_score for r in ub], [r.defect_score for r in uc]),
+            "line_top1": float(np.mean([r.bug_line in p.bug_lines for r, p in zip(ub, subset)])),
+        }
+    return metrics
+
+
+def defect_metrics_of(pairs: list[PairEval], rb: list, rc: list, threshold: float) -> dict:
+    """The defect metrics and trivial baselines, from each pair's analysed buggy (rb) and clean (rc) side."""
     sb = [r.defect_score for r in rb]
     sc = [r.defect_score for r in rc]
     # "Equal length" = the same number of characters, where the length-only rule can only tie (0.5).
@@ -289,39 +343,6 @@ def defect_metrics(runtime: LocalRuntime, pairs: list[PairEval], threshold: floa
             "random_line_top1": float(np.mean([len(set(p.bug_lines)) / code_lines(p.buggy) for p in pairs])),
         },
     }
-    if base is not None:
-        subset = pairs[:base_limit]
-        nat_b, nat_c, nat_top = [], [], []
-        for p in subset:
-            fb, lines_b = naturalness(base, p.language, p.buggy)
-            fc, _ = naturalness(base, p.language, p.clean)
-            nat_b.append(fb)
-            nat_c.append(fc)
-            nat_top.append(int(np.argmax(lines_b)) in p.bug_lines)
-        eq = [i for i, p in enumerate(subset) if len(p.buggy) == len(p.clean)]
-        metrics["baselines"]["base_zero_shot_naturalness"] = {
-            "n": len(subset), "auroc": auroc(nat_b, nat_c), "pairwise": pairwise(nat_b, nat_c),
-            "pairwise_equal_length": pairwise([nat_b[i] for i in eq], [nat_c[i] for i in eq]),
-            "line_top1": float(np.mean(nat_top)),
-        }
-        prompted_b, prompted_c, prompted_top = [], [], []
-        for p in subset:
-            db, lines_b = prompted_zero_shot(base, p.language, p.buggy)
-            dc, _ = prompted_zero_shot(base, p.language, p.clean)
-            prompted_b.append(db)
-            prompted_c.append(dc)
-            prompted_top.append(int(np.argmax(lines_b)) in p.bug_lines)
-        metrics["baselines"]["base_prompted_zero_shot"] = {
-            "n": len(subset), "auroc": auroc(prompted_b, prompted_c), "pairwise": pairwise(prompted_b, prompted_c),
-            "pairwise_equal_length": pairwise([prompted_b[i] for i in eq], [prompted_c[i] for i in eq]),
-            "line_top1": float(np.mean(prompted_top)),
-        }
-        ub = analyse_all(base, buggy_items[:base_limit])
-        uc = analyse_all(base, clean_items[:base_limit])
-        metrics["baselines"]["untrained_adapter"] = {
-            "pairwise": pairwise([r.defect_score for r in ub], [r.defect_score for r in uc]),
-            "line_top1": float(np.mean([r.bug_line in p.bug_lines for r, p in zip(ub, subset)])),
-        }
     return metrics
 
 
@@ -352,12 +373,9 @@ def tune_threshold(runtime: LocalRuntime, pairs: list[PairEval], max_false_per_k
     clean = analyse_all(runtime, [FunctionInput(p.language, p.clean) for p in pairs])
     if report is not None:
         report["defect_validation"] = {"clean_functions": len(clean), "length_bias_spearman": length_bias(clean)}
-    sc = [r.defect_score for r in clean]
-    lines = sum(code_lines(p.clean) for p in pairs)
-    for t in [x / 100 for x in range(5, 100)]:
-        if 1000 * sum(s >= t for s in sc) / max(1, lines) <= max_false_per_kloc:
-            return t
-    return 0.99
+    found = lowest_threshold([r.defect_score for r in clean], sum(code_lines(p.clean) for p in pairs),
+                             [x / 100 for x in range(5, 100)], max_false_per_kloc)
+    return 0.99 if found is None else found
 
 
 # ---------------------------------------------------------------------------------------------- other skills
