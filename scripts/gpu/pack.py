@@ -34,7 +34,8 @@ MARGIN = 1024 * 1024  # what else may appear in the tree before the call (logs, 
 # Pure Python, copied from this environment. attrs and typing_extensions travel because cattrs needs
 # recent ones (attrs >= 25.4) and the machine's versions are not known; the rest is on the machine.
 SITE_PACKAGES = ("gguf", "platformdirs", "cattrs", "attr", "attrs", "typing_extensions")
-EVAL_ROWS = {"defects": ("valid", "test"), "changes": ("train", "valid", "test"), "search": ("test",),
+EVAL_ROWS = {"defects": ("valid", "test"), "changes": ("train", "valid", "test"),
+             "history": ("train", "valid", "test"), "search": ("test",),
              "flaky": ("test",), "clones": ()}  # clone F1 needs 3 MiB of pairs: measure it here instead
 # Training rows per skill (None = all), defects take what is left. Flaky keeps every positive (weak labels
 # are rare: 773 in train) and this many negatives; the recipe trains on a balanced 1,600.
@@ -58,6 +59,8 @@ def xz_rows(rows: list[str]) -> bytes:
 
 def rows_by_split(path: Path) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
+    if not path.is_file():  # e.g. no history.jsonl in an older dataset
+        return out
     with open(path, encoding="utf-8") as f:
         for line in f:
             out.setdefault(json.loads(line)["split"], []).append(line if line.endswith("\n") else line + "\n")
@@ -120,7 +123,7 @@ def pack(blob: bytes, dataset: Path, quixbugs: Path | None, root: Path, tree: in
     if quixbugs is not None and quixbugs.is_file():
         shutil.copy(quixbugs, b / "quixbugs.jsonl")
         used += quixbugs.stat().st_size
-    files = {name: xz_rows(kept[name]) for name in ("changes", "search", "flaky", "clones")}
+    files = {name: xz_rows(kept[name]) for name in ("changes", "history", "search", "flaky", "clones")}
     used += sum(len(data) for data in files.values())
     # Defects fill what is left: estimate the pairs that fit from the compressed size, then shrink by 3 %
     # until the file fits (compressing 100 MB takes a minute, so estimate rather than bisect).

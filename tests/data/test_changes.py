@@ -134,3 +134,27 @@ def test_note_line_prefers_the_fix_line():
     assert _note_line("Cherry-pick upstream commit abc\n Fix overflow in parser") == "Fix overflow in parser"
     assert _note_line("fix crash on empty input\n more words") == "fix crash on empty input"
     assert _note_line("[PATCH] Fix leak") == "Fix leak"
+
+
+def test_behavioural_filter_drops_annotations_docstrings_and_messages():
+    from manyskills.data.changes import function_changes, is_behavioural_change
+
+    base = 'def f(x: int) -> int:\n    """Doc."""\n    y: "list[int]" = [x]\n    raise ValueError("bad")\n'
+    # annotations, docstring, comments and message text: not a fix
+    assert not is_behavioural_change("python", base, base.replace("x: int", "x: str").replace("-> int", ""))
+    assert not is_behavioural_change("python", base, base.replace('"list[int]"', "list[int]"))
+    assert not is_behavioural_change("python", base, base.replace("Doc.", "Better doc."))
+    assert not is_behavioural_change("python", base, base.replace('"bad"', 'f"bad {x}"'))
+    # a changed call, operator or constant: behaviour
+    assert is_behavioural_change("python", base, base.replace("[x]", "[x, 1]"))
+    assert is_behavioural_change("python", base, base.replace("ValueError", "TypeError"))
+    # a method's body keeps its file indentation: still understood
+    method = "def g(self):\n        return self.a + 1"
+    assert not is_behavioural_change("python", method, method + "  # noqa")
+    assert is_behavioural_change("python", method, method.replace("+ 1", "- 1"))
+    # other languages are not judged here (kept)
+    assert is_behavioural_change("javascript", "function f(a) { return a; }", "function f(a) { return a; } ")
+    body = "    b = a * 2\n    c = b - a\n    return c"
+    old = f"def h(a: int):\n{body}\n\n\ndef k(a):\n{body} + 1\n"
+    new = f"def h(a: str):\n{body}\n\n\ndef k(a):\n{body} + 2\n"
+    assert [c.qualified_name for c in function_changes("p", "m.py", old, new)] == ["k"]

@@ -97,3 +97,24 @@ def test_prompted_zero_shot_scores_every_line_as_exclusive_answers(embedded_mode
     n = prompt.shape[1]
     twelve = float(logp[n - 1, ev._single_token(base, "1")] + logp[n, ev._single_token(base, "2")])
     assert lines[11] == pytest.approx(twelve, abs=1e-3)
+
+
+def test_release_fix_pairs_take_one_split_and_whole_pairs(tmp_path):
+    import json
+
+    from manyskills.training.evaluate import release_fix_pairs
+
+    rows = []
+    for split, pid in (("test", "a"), ("test", "b"), ("valid", "c")):
+        rows.append({"pair_id": pid, "split": split, "label": 1, "code": f"def {pid}():\n    return 1",
+                     "language": "python", "bug_lines": [1]})
+        rows.append({"pair_id": pid, "split": split, "label": 0, "code": f"def {pid}():\n    return 2",
+                     "language": "python", "bug_lines": []})
+    rows.append({"pair_id": "orphan", "split": "test", "label": 1, "code": "def o():\n    return 1",
+                 "language": "python", "bug_lines": [1]})
+    (tmp_path / "history.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pairs = release_fix_pairs(tmp_path, "test", 10, seed=0)
+    assert sorted(p.buggy.split("(")[0] for p in pairs) == ["def a", "def b"]
+    assert all(p.bug_lines == [1] and p.clean.endswith("return 2") for p in pairs)
+    assert len(release_fix_pairs(tmp_path, "test", 1, seed=0)) == 1
+    assert release_fix_pairs(tmp_path / "missing", "test", 10, seed=0) == []

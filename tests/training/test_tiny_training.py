@@ -132,3 +132,37 @@ def test_deadline_cuts_the_time_budget_short(tiny_dataset, tiny_model_dir, tmp_p
     trainer.train(pools)
     assert trainer.stats["stopped_by_time_budget"] and time.time() - started < 30
     assert 1.0 <= trainer.time_budget <= 1.5
+
+
+def test_real_fix_share_sets_each_defect_batch_mix(tiny_dataset, tiny_model_dir, tmp_path):
+    """`real_fix_share` draws that share of each defect batch's pairs from the patch-release fixes;
+    without it the fixes are not even loaded (older recipes stay reproducible)."""
+    import shutil
+
+    from manyskills.data.changes import FunctionChange, pair_examples
+    from manyskills.data.history import RELEASE_FIX
+    from manyskills.training.trainer import Trainer
+
+    dataset = tmp_path / "dataset"
+    shutil.copytree(tiny_dataset, dataset)
+    rows = []
+    for i in range(6):
+        before = f"def f{i}(xs):\n    n = 0\n    for x in xs:\n        n += x\n    return n - {i}"
+        after = before.replace(f"return n - {i}", "return n")
+        change = FunctionChange("pkg", "python", "m.py", f"f{i}", before, after, [4], 4, "    return n")
+        rows += [e.to_dict() | {"split": "train"} for e in pair_examples(change, RELEASE_FIX)]
+    (dataset / "history.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    assert not [d for d in load_split(dataset, "train", {"defect": 40}).defect if d.operator == RELEASE_FIX]
+    data = load_split(dataset, "train", {"defect": 40}, history=True)
+    assert len([d for d in data.defect if d.operator == RELEASE_FIX]) == 6
+
+    config = TrainConfig(dataset=str(dataset), out=str(tmp_path / "a"), model=str(tiny_model_dir), batch_size=8,
+                         lora_layers=[3], feature_layer=4, skills=["defect"], max_tokens=128, real_fix_share=0.5,
+                         activation_cache=None)
+    trainer = Trainer(config, progress=lambda msg: None)
+    pool = trainer.prepare(data)["defect"]
+    for _ in range(5):
+        batch = trainer.sample("defect", pool)
+        real = {d.pair_id for d in batch if any(e.operator == RELEASE_FIX for e in batch if e.pair_id == d.pair_id)}
+        assert len(real) == 2 and len({d.pair_id for d in batch}) == 4  # 8 sequences = 4 pairs, half real

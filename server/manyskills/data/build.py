@@ -1,5 +1,5 @@
 """Build the training dataset: harvest → extract → defects (mutations) → clones → real changes →
-search pairs → flaky tests; every output is JSONL under `--out` (default `data-cache/dataset/`),
+release-history fixes → search pairs → flaky tests; every output is JSONL under `--out` (default `data-cache/dataset/`),
 plus `STATS.json` with counts per split / language / skill / operator.
 
     python -m manyskills.data.build --out data-cache/dataset [--kinds stdlib,pypi] [--skip-download]
@@ -93,17 +93,21 @@ def build_dataset(
     skip_download: bool = False,
     seed: int = SEED,
     stages: set[str] | None = None,
+    history_packages: list[str] | None = None,
+    history_pairs: int = 8,
 ) -> dict:
     """Run the pipeline and write `functions.jsonl`, `defects.jsonl`, `clones.jsonl`,
-    `changes.jsonl`, `search.jsonl`, `flaky.jsonl` and `STATS.json` into `out_dir`.
+    `changes.jsonl`, `history.jsonl` (+ `HISTORY.json`), `search.jsonl`, `flaky.jsonl` and `STATS.json`
+    into `out_dir`.
 
     `limit` caps the number of sources (projects) harvested; `kinds` restricts source kinds;
     `stages` (default all) picks among {"harvest","functions","defects","clones","changes",
-    "search","flaky"}. Returns the stats."""
+    "history","search","flaky"}; the history stage fetches the patch releases of `history_packages`
+    (default: the packaged list) into `cache_dir/history`. Returns the stats."""
     t0 = time.time()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    stages = stages or {"harvest", "functions", "defects", "clones", "changes", "search", "flaky"}
+    stages = stages or {"harvest", "functions", "defects", "clones", "changes", "history", "search", "flaky"}
     src_list = sources if isinstance(sources, list) else corpus.load_sources(sources)
     selected = [s for s in src_list if not kinds or s.kind in kinds]
     if limit is not None:
@@ -165,6 +169,18 @@ def build_dataset(
               lambda f: f(cache_dir, manifest))
     if r is not None:
         outputs["changes"] = r
+    if "history" in stages and skip_download:
+        log.warning("history stage skipped: it lists releases on the package index (--skip-download given)")
+    elif "history" in stages:
+        from manyskills.data import history
+
+        t = time.time()
+        mined = history.mine_history(history_packages or history.load_packages(), Path(cache_dir) / "history",
+                                     history_pairs)
+        write_jsonl(out / "history.jsonl", mined.examples)
+        history.write_history(out, mined)
+        outputs["history"] = mined.examples
+        log.info("history: %d pairs in %.0fs", len(mined.examples) // 2, time.time() - t)
     r = stage("search", "manyskills.data.search_pairs", "make_search_examples", "search.jsonl",
               lambda f: f(functions))
     if r is not None:
@@ -176,7 +192,7 @@ def build_dataset(
 
     # stages not rerun this time: count what is on disk so STATS.json stays complete
     for skill, cls in (("defects", DefectExample), ("clones", ClonePair), ("changes", DefectExample),
-                       ("search", SearchExample), ("flaky", FlakyExample)):
+                       ("history", DefectExample), ("search", SearchExample), ("flaky", FlakyExample)):
         p = out / f"{skill}.jsonl"
         if skill not in outputs and p.exists():
             outputs[skill] = read_jsonl(p, cls)
@@ -194,6 +210,14 @@ def build_dataset(
     return stats
 
 
+def _history_list(path: str | None) -> list[str] | None:
+    if path is None:
+        return None
+    from manyskills.data.history import load_packages
+
+    return load_packages(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="manyskills data build", description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(DEFAULT_OUT), help="dataset directory (default %(default)s)")
@@ -204,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stages", default=None, help="comma-separated stages (default: all)")
     ap.add_argument("--skip-download", action="store_true", help="use only what is already in the cache")
     ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--history-packages", default=None,
+                    help="file of PyPI package names whose patch releases are mined (default: the packaged list)")
+    ap.add_argument("--history-pairs", type=int, default=8, help="patch-release pairs per package (default %(default)s)")
     args = ap.parse_args(argv)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -211,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out, args.sources, cache_dir=args.cache, limit=args.max_projects,
         kinds=args.kinds.split(",") if args.kinds else None, skip_download=args.skip_download,
         seed=args.seed, stages=set(args.stages.split(",")) if args.stages else None,
+        history_packages=_history_list(args.history_packages), history_pairs=args.history_pairs,
     )
     for skill, s in stats["skills"].items():
         print(f"{skill:10s} {s['total']:8d}  {s['by_split']}")

@@ -22,9 +22,11 @@ lines (or lines inserted after one line); otherwise both are None.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import logging
 import re
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,13 +39,16 @@ from manyskills.index.languages import language_for_path
 from manyskills.index.treesitter import parse
 
 __all__ = [
+    "GENERIC_CHANGE_NOTE",
     "FunctionChange",
     "apply_hunks",
+    "behaviour_key",
     "changelog_section",
     "changes_between_trees",
     "debian_patch_changes",
     "diff_functions",
     "function_changes",
+    "is_behavioural_change",
     "mine_changes",
     "note_for",
     "pair_examples",
@@ -54,6 +59,7 @@ __all__ = [
 log = logging.getLogger("manyskills.data.changes")
 
 MAX_CHANGED_LINES = 3
+GENERIC_CHANGE_NOTE = "This line was changed in a later release of"  # the note when no changelog line names the function
 _FIX_WORDS = re.compile(r"\b(fix\w*|bugs?|crash\w*|overflow\w*|leak\w*|wrong|incorrect\w*)\b", re.IGNORECASE)
 _CHANGELOG_FILE = re.compile(r"^(changes|changelog|news|history|release[-_ ]?notes?)(\.[a-z]+)?$", re.IGNORECASE)
 
@@ -123,6 +129,84 @@ def diff_functions(before: str, after: str, max_changed: int = MAX_CHANGED_LINES
     return bug_lines, None, None
 
 
+# --- behaviour ---------------------------------------------------------------------------------------
+
+
+class _Erase(ast.NodeTransformer):
+    """Drops what cannot change behaviour (docstrings, type annotations) and, with `strings`, the
+    text of string literals (messages)."""
+
+    def __init__(self, strings: bool):
+        self.strings = strings
+
+    def _body(self, node):
+        body = node.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+        return node
+
+    def visit_FunctionDef(self, node):
+        node.returns = None
+        node.type_params = []
+        return self._body(self.generic_visit(node))
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node):
+        return self._body(self.generic_visit(node))
+
+    def visit_arg(self, node):
+        node.annotation = None
+        return node
+
+    def visit_AnnAssign(self, node):
+        if node.value is None:
+            return None
+        return ast.Assign(targets=[self.visit(node.target)], value=self.visit(node.value), lineno=node.lineno)
+
+    def visit_Constant(self, node):
+        if self.strings and isinstance(node.value, (str, bytes)):
+            return ast.Constant(value="")
+        return node
+
+    def visit_JoinedStr(self, node):
+        return ast.Constant(value="") if self.strings else self.generic_visit(node)
+
+
+def _python_ast(code: str) -> ast.Module | None:
+    text = textwrap.dedent(code)
+    for candidate in (text, "class _:\n" + textwrap.indent(text, "    ")):
+        try:
+            return ast.parse(candidate)
+        except (SyntaxError, ValueError):
+            continue
+    return None
+
+
+def behaviour_key(language: str, code: str, strings: bool = False) -> str | None:
+    """What a function does, as a comparable string: for Python its AST without docstrings, type
+    annotations and comments (and, with `strings`, without the text of string literals). None when
+    not known (another language, or unparseable)."""
+    if language != "python":
+        return None
+    tree = _python_ast(code)
+    if tree is None:
+        return None
+    tree = _Erase(strings).visit(tree)
+    return ast.dump(tree, annotate_fields=False)
+
+
+def is_behavioural_change(language: str, before: str, after: str) -> bool:
+    """False when the edit cannot be a bug fix: only annotations, docstrings, comments or layout
+    changed, or only the text of string literals (messages, log lines). True when unknown."""
+    a, b = behaviour_key(language, before), behaviour_key(language, after)
+    if a is None or b is None:
+        return True
+    if a == b:
+        return False
+    return behaviour_key(language, before, strings=True) != behaviour_key(language, after, strings=True)
+
+
 def _parses(language: str, code: str) -> bool:
     try:
         return not parse(language, code).has_errors
@@ -162,6 +246,8 @@ def function_changes(project: str, path: str, before_text: str, after_text: str,
         if d is None:
             continue
         if not (_parses(language, code_a) and _parses(language, code_b)):
+            continue
+        if not is_behavioural_change(language, code_a, code_b):
             continue
         bug_lines, fix_line, fix_replacement = d
         out.append(FunctionChange(project, language, path, qname, code_a, code_b, bug_lines, fix_line,
@@ -223,7 +309,7 @@ def note_for(project: str, qualified_name: str, section: list[str]) -> str:
     if named:
         fixes = [ln for ln in named if _FIX_WORDS.search(ln)]
         return _clean_note((fixes or named)[0])
-    return f"This line was changed in a later release of {project}."
+    return f"{GENERIC_CHANGE_NOTE} {project}."
 
 
 def _changelog_text(root: Path) -> str:
@@ -413,21 +499,22 @@ def debian_patch_changes(project: str, root: Path) -> list[FunctionChange]:
 # --- records -----------------------------------------------------------------------------------------
 
 
-def pair_examples(change: FunctionChange) -> list[DefectExample]:
-    """The buggy (before) and fixed (after) examples of one change, sharing a pair_id."""
+def pair_examples(change: FunctionChange, source: str = "real-change") -> list[DefectExample]:
+    """The buggy (before) and fixed (after) examples of one change, sharing a pair_id; `source` is
+    also the buggy side's operator (what kind of real edit it is)."""
     split = split_for_project(change.project)
     pair_id = stable_id("change", change.project, change.path, change.qualified_name, change.origin, change.before)
     return [
         DefectExample(
             id=pair_id + "-b", project=change.project, language=change.language, split=split,
             code=change.before, label=1, bug_lines=list(change.bug_lines), fix_line=change.fix_line,
-            fix_replacement=change.fix_replacement, operator="real-change", note=change.note,
-            pair_id=pair_id, source="real-change",
+            fix_replacement=change.fix_replacement, operator=source, note=change.note,
+            pair_id=pair_id, source=source,
         ),
         DefectExample(
             id=pair_id + "-f", project=change.project, language=change.language, split=split,
             code=change.after, label=0, bug_lines=[], fix_line=None, fix_replacement=None,
-            operator="clean", note="", pair_id=pair_id, source="real-change",
+            operator="clean", note="", pair_id=pair_id, source=source,
         ),
     ]
 

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from manyskills.model.runtime import FunctionInput, LocalRuntime
-from manyskills.training.examples import load_split
+from manyskills.training.examples import HISTORY_FILE, load_split
 
 log = logging.getLogger(__name__)
 OPERATOR_CHARS = re.compile(r"[-+*/%<>=!&|^~]|\band\b|\bor\b|\bnot\b|\bis\b|\bin\b")
@@ -357,6 +357,23 @@ def heldout_pairs(dataset: Path, split: str, limit: int, seed: int) -> list[Pair
     return pairs[:limit]
 
 
+def release_fix_pairs(dataset: Path, split: str, limit: int, seed: int) -> list[PairEval]:
+    """(buggy, fixed) pairs of real patch-release fixes (`history.jsonl`) of one split's projects."""
+    by_pair: dict[str, dict[int, dict]] = {}
+    path = dataset / HISTORY_FILE
+    if not path.is_file():
+        return []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            if row.get("split") == split:
+                by_pair.setdefault(row["pair_id"], {})[int(row["label"])] = row
+    pairs = [PairEval(g[1]["code"], g[0]["code"], g[1]["language"], list(g[1]["bug_lines"]))
+             for _, g in sorted(by_pair.items()) if 0 in g and 1 in g and g[1]["bug_lines"]]
+    random.Random(seed).shuffle(pairs)
+    return pairs[:limit]
+
+
 def quixbugs_pairs(path: Path) -> list[PairEval]:
     pairs = []
     for line in path.read_text().splitlines():
@@ -490,7 +507,8 @@ def evaluate(adapter: str | None, dataset: str, quixbugs: str | None, model: str
              limits: dict | None = None, seed: int = 0, with_baselines: bool = True, device: str = "auto",
              skills: Sequence[str] | None = None) -> dict:
     """Every skill's metrics, or only `skills` (single-task adapters are evaluated on their own skill)."""
-    limits = {"defect": 1000, "search": 500, "clone": 600, "flaky": 600, "repair": 30, "base": 200, **(limits or {})}
+    limits = {"defect": 1000, "search": 500, "clone": 600, "flaky": 600, "repair": 30, "base": 200, "release_fix": 1000,
+              **(limits or {})}
     wanted = set(skills or ("defect", "search", "clone", "flaky", "repair"))
     started = time.perf_counter()
     runtime = LocalRuntime.load(model, adapter, device)
@@ -507,6 +525,14 @@ def evaluate(adapter: str | None, dataset: str, quixbugs: str | None, model: str
         test = heldout_pairs(ds, "test", limits["defect"], seed)
         if test:
             report["defect_heldout"] = defect_metrics(runtime, test, threshold, base, limits["base"])
+        # Real fixes from patch releases: the validation projects' pairs are for choosing between
+        # adapters (never QuixBugs or the test projects); the test projects' pairs are the report.
+        fixes_valid = release_fix_pairs(ds, "valid", limits["release_fix"], seed)
+        if fixes_valid:
+            report["defect_release_fixes_valid"] = defect_metrics(runtime, fixes_valid, threshold, None)
+        fixes = release_fix_pairs(ds, "test", limits["release_fix"], seed)
+        if fixes:
+            report["defect_release_fixes"] = defect_metrics(runtime, fixes, threshold, base, limits["base"])
         if quixbugs and Path(quixbugs).is_file():
             qb = quixbugs_pairs(Path(quixbugs))
             report["defect_quixbugs"] = defect_metrics(runtime, qb, threshold, base, len(qb))

@@ -86,16 +86,25 @@ def _cap(rows: list, limit: int | None, rng: random.Random, key=None) -> list:
     return [r for k in chosen_keys for r in groups[k]][:limit]
 
 
+HISTORY_FILE = "history.jsonl"  # real fixes from patch releases (manyskills.data.history)
+
+
 def load_split(dataset: Path, split: str, limits: dict[str, int] | None = None, seed: int = 0,
-               max_lines: int = 60) -> SkillData:
-    """Examples of one split. Defect examples are kept in (buggy, clean) pairs so a batch can hold both."""
+               max_lines: int = 60, history: bool = False) -> SkillData:
+    """Examples of one split. Defect examples are kept in (buggy, clean) pairs so a batch can hold both.
+    With `history`, the release-history fixes are added after the capped defect rows, capped on their
+    own by `limits["history"]` (they are few and must not crowd out, or be crowded out by, mutations)."""
     limits = limits or {}
     rng = random.Random(seed)
     data = SkillData()
     defect_rows = [r for r in _rows(dataset / SKILL_FILES["defect"], split)
                    if r["code"].count("\n") < max_lines]
     defect_rows += [r for r in _rows(dataset / "changes.jsonl", split) if r["code"].count("\n") < max_lines]
-    for r in _cap(defect_rows, limits.get("defect"), rng, key=lambda r: r.get("pair_id") or r["id"]):
+    defect_rows = _cap(defect_rows, limits.get("defect"), rng, key=lambda r: r.get("pair_id") or r["id"])
+    if history:
+        fixes = [r for r in _rows(dataset / HISTORY_FILE, split) if r["code"].count("\n") < max_lines]
+        defect_rows += _cap(fixes, limits.get("history"), rng, key=lambda r: r.get("pair_id") or r["id"])
+    for r in defect_rows:
         bug = r["bug_lines"][0] if r.get("label") and r.get("bug_lines") else -1
         data.defect.append(DefectItem(r["language"], r["code"], int(r["label"]), bug, r.get("pair_id") or r["id"],
                                       r.get("note", ""), r.get("fix_line"), r.get("fix_replacement"),

@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from manyskills.data.changes import GENERIC_CHANGE_NOTE
 from manyskills.model import adapter as adapter_mod
 from manyskills.model.adapter import Manifest
 from manyskills.model.base import resolve_base
@@ -59,6 +60,9 @@ class TrainConfig:
     warmup: int = 50
     temperature: float = 2.0
     review_share: float = 0.08
+    # share of each defect batch's pairs drawn from real patch-release fixes (history.jsonl); None =
+    # those fixes are not used at all (the recipes before they existed)
+    real_fix_share: float | None = None
     limits: dict[str, int] = field(default_factory=lambda: {"defect": 10000, "search": 2000, "clone": 3000,
                                                             "flaky": 1500})
     review_examples: int = 600
@@ -100,6 +104,8 @@ class Trainer:
         self.progress = progress if self.group.is_main else (lambda msg: None)
         torch.manual_seed(config.seed)
         self.rng = random.Random(config.seed)  # data preparation: identical on every replica
+        self.batch_rng = self.rng  # train() gives each replica its own
+        self._pairs: dict[str, list] = {}  # defect pools grouped into (buggy, clean) pairs, by kind
         self.device = f"cuda:{self.group.local_rank}" if use_cuda and self.group.distributed else (
             "cuda" if use_cuda else "cpu")
         self.device_type = "cuda" if use_cuda else "cpu"
@@ -257,7 +263,8 @@ class Trainer:
         if "review" in skills:
             candidates = [d for d in pools["defect"] or data.defect
                           if d.label and d.note and d.fix_replacement is not None and "\n" not in d.fix_replacement
-                          and d.fix_line == d.bug_line and d.fix_replacement.strip()]
+                          and d.fix_line == d.bug_line and d.fix_replacement.strip()
+                          and not d.note.startswith(GENERIC_CHANGE_NOTE)]  # says nothing a reviewer would
             self.rng.shuffle(candidates)
             for item in candidates[: self.config.review_examples]:
                 target = f"{item.note}\nFix: {item.fix_replacement.strip()}"
@@ -380,8 +387,15 @@ class Trainer:
     def sample(self, skill: str, pool: list) -> list:
         if skill == "defect":  # whole (buggy, clean) pairs so the ranking loss has both sides
             size = self.config.batch_size // 2
-            by_pair = self._pairs.setdefault(skill, _group_pairs(pool))
-            chosen = self.batch_rng.sample(by_pair, min(size, len(by_pair)))
+            if skill not in self._pairs:
+                groups = _group_pairs(pool)
+                self._pairs[skill] = [g for g in groups if not _is_real_fix(g)]
+                self._pairs["real_fix"] = [g for g in groups if _is_real_fix(g)]
+            synthetic, real = self._pairs[skill], self._pairs["real_fix"]
+            n_real = min(len(real), round(size * (self.config.real_fix_share or 0.0))) if real else 0
+            if not synthetic:
+                n_real = min(len(real), size)
+            chosen = self.batch_rng.sample(real, n_real) + self.batch_rng.sample(synthetic, min(size - n_real, len(synthetic)))
             return [item for group in chosen for item in group]
         size = self.config.review_batch_size if skill == "review" else self.config.batch_size
         if skill in ("search", "clone"):
@@ -493,6 +507,12 @@ class Trainer:
         return out
 
 
+def _is_real_fix(group: list) -> bool:
+    from manyskills.data.history import RELEASE_FIX
+
+    return any(item.operator == RELEASE_FIX for item in group)
+
+
 def _group_pairs(pool: list) -> list[list]:
     groups: dict[str, list] = {}
     for item in pool:
@@ -503,7 +523,8 @@ def _group_pairs(pool: list) -> list[list]:
 def run_training(config: TrainConfig, progress: Callable[[str], None] = print) -> Path:
     trainer = Trainer(config, progress)
     progress = trainer.progress  # only the main replica reports
-    data = load_split(Path(config.dataset), "train", config.limits, config.seed)
+    data = load_split(Path(config.dataset), "train", config.limits, config.seed,
+                      history=config.real_fix_share is not None)
     progress(f"training data: {data.sizes()}")
     pools = trainer.prepare(data)
     progress("pools: " + ", ".join(f"{k} {len(v)}" for k, v in pools.items()))
