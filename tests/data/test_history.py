@@ -72,6 +72,20 @@ def test_mine_history_end_to_end_from_two_release_trees(tmp_path, monkeypatch):
     assert (tmp_path / "HISTORY.json").read_text().count('"pkg"') >= 1
 
 
+def test_copyleft_releases_are_not_mined(tmp_path, monkeypatch):
+    monkeypatch.setattr(history, "pypi_versions", lambda name, timeout=120: ["1.0.0", "1.0.1"])
+
+    def fetch(name, version, cache, wheel):
+        root = FIX / "changes" / ("pkg-1.0" if version == "1.0.0" else "pkg-1.1")
+        return root, [_sdist(tmp_path / f"{version}.tar.gz", "Name: pkg\nLicense-Expression: LGPL-2.1-or-later\n")]
+
+    monkeypatch.setattr(history, "_fetch", fetch)
+    result = history.mine_history(["pkg"], tmp_path)
+    assert result.examples == [] and "copyleft" in result.manifest["packages"]["pkg"]["error"]
+    assert history.COPYLEFT.search("GPL-2.0-or-later") and history.COPYLEFT.search("MPL-2.0")
+    assert not history.COPYLEFT.search("BSD-3-Clause") and not history.COPYLEFT.search("Apache Software License")
+
+
 def test_packaged_list_is_readable_and_clean():
     names = history.load_packages()
     assert len(names) > 100 and len(set(names)) == len(names)

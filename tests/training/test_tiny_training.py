@@ -148,7 +148,7 @@ def test_real_fix_share_sets_each_defect_batch_mix(tiny_dataset, tiny_model_dir,
     rows = []
     for i in range(6):
         before = f"def f{i}(xs):\n    n = 0\n    for x in xs:\n        n += x\n    return n - {i}"
-        after = before.replace(f"return n - {i}", "return n")
+        after = before.replace(f"return n - {i}", "return n" if i < 4 else f"return n - {i} + len(xs)")
         change = FunctionChange("pkg", "python", "m.py", f"f{i}", before, after, [4], 4, "    return n")
         rows += [e.to_dict() | {"split": "train"} for e in pair_examples(change, RELEASE_FIX)]
     (dataset / "history.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -162,7 +162,14 @@ def test_real_fix_share_sets_each_defect_batch_mix(tiny_dataset, tiny_model_dir,
                          activation_cache=None)
     trainer = Trainer(config, progress=lambda msg: None)
     pool = trainer.prepare(data)["defect"]
-    for _ in range(5):
+    shorter_drawn = other_drawn = 0
+    for _ in range(40):
         batch = trainer.sample("defect", pool)
         real = {d.pair_id for d in batch if any(e.operator == RELEASE_FIX for e in batch if e.pair_id == d.pair_id)}
         assert len(real) == 2 and len({d.pair_id for d in batch}) == 4  # 8 sequences = 4 pairs, half real
+        for pid in real:
+            buggy, clean = (next(len(d.code) for d in batch if d.pair_id == pid and d.label == k) for k in (1, 0))
+            shorter_drawn += buggy < clean
+            other_drawn += buggy >= clean
+    # 4 of the 6 fixes shorten nothing (buggy longer), 2 add code: drawn about equally all the same
+    assert 30 <= shorter_drawn <= 50 and 30 <= other_drawn <= 50

@@ -44,6 +44,7 @@ log = logging.getLogger("manyskills.data.history")
 RELEASE_FIX = "release-fix"  # source and operator of these examples
 DEFAULT_PACKAGES = Path(__file__).with_name("history_packages.txt")
 MAX_CHANGES_PER_RELEASE = 40
+COPYLEFT = re.compile(r"\b(A?GPL|LGPL|GNU|MPL|Mozilla|EUPL|CDDL|EPL|Eclipse|copyleft)", re.IGNORECASE)
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")  # final releases only: no pre/post/dev/local parts
 
 
@@ -163,6 +164,11 @@ def _mine_package(name: str, cache: Path, pairs: int) -> tuple[list[FunctionChan
                     "archives": [{"file": a.name, "sha256": _sha256(a), "bytes": a.stat().st_size} for a in archives],
                     "licence": package_licence(archives[0]) if archives else "",
                 })
+            licences = {entry["releases"][v]["licence"] for v in (old, new)}
+            if any(COPYLEFT.search(lic) for lic in licences):
+                # the corpus is permissive code only (sources.json); a copyleft release is not mined
+                entry["error"] = f"copyleft licence: {sorted(licences)}"
+                break
             found = changes_between_trees(name, roots[0], roots[1], old, new)
         except Exception as exc:  # noqa: BLE001 - one bad release never stops the package
             entry["pairs"].append({"old": old, "new": new, "changes": 0, "error": f"{type(exc).__name__}: {exc}"[-300:]})

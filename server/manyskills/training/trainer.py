@@ -390,12 +390,19 @@ class Trainer:
             if skill not in self._pairs:
                 groups = _group_pairs(pool)
                 self._pairs[skill] = [g for g in groups if not _is_real_fix(g)]
-                self._pairs["real_fix"] = [g for g in groups if _is_real_fix(g)]
-            synthetic, real = self._pairs[skill], self._pairs["real_fix"]
-            n_real = min(len(real), round(size * (self.config.real_fix_share or 0.0))) if real else 0
-            if not synthetic:
-                n_real = min(len(real), size)
-            chosen = self.batch_rng.sample(real, n_real) + self.batch_rng.sample(synthetic, min(size - n_real, len(synthetic)))
+                # Real fixes mostly add code, so "shorter = buggier" would separate them; drawing as
+                # many pairs whose buggy side is shorter as pairs where it is not keeps length from
+                # telling the classes apart in what the model sees.
+                real = [g for g in groups if _is_real_fix(g)]
+                self._pairs["real_fix_shorter"] = [g for g in real if _buggy_is_shorter(g)]
+                self._pairs["real_fix_other"] = [g for g in real if not _buggy_is_shorter(g)]
+            synthetic = self._pairs[skill]
+            shorter, other = self._pairs["real_fix_shorter"], self._pairs["real_fix_other"]
+            n_real = round(size * (self.config.real_fix_share or 0.0)) if synthetic else size
+            n_shorter = sum(self.batch_rng.random() < 0.5 for _ in range(n_real)) if shorter and other else n_real
+            chosen = self.batch_rng.sample(shorter, min(n_shorter, len(shorter)))
+            chosen += self.batch_rng.sample(other, min(n_real - n_shorter, len(other)))
+            chosen += self.batch_rng.sample(synthetic, min(size - len(chosen), len(synthetic)))
             return [item for group in chosen for item in group]
         size = self.config.review_batch_size if skill == "review" else self.config.batch_size
         if skill in ("search", "clone"):
@@ -511,6 +518,12 @@ def _is_real_fix(group: list) -> bool:
     from manyskills.data.history import RELEASE_FIX
 
     return any(item.operator == RELEASE_FIX for item in group)
+
+
+def _buggy_is_shorter(group: list) -> bool:
+    buggy = [len(item.code) for item in group if item.label]
+    clean = [len(item.code) for item in group if not item.label]
+    return bool(buggy and clean) and buggy[0] < clean[0]
 
 
 def _group_pairs(pool: list) -> list[list]:
