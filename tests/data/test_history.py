@@ -81,7 +81,7 @@ def test_copyleft_releases_are_not_mined(tmp_path, monkeypatch):
 
     monkeypatch.setattr(history, "_fetch", fetch)
     result = history.mine_history(["pkg"], tmp_path)
-    assert result.examples == [] and "copyleft" in result.manifest["packages"]["pkg"]["error"]
+    assert result.examples == [] and "copyleft" in result.manifest["packages"]["pkg"]["pairs"][0]["skipped"]
     assert history.COPYLEFT.search("GPL-2.0-or-later") and history.COPYLEFT.search("MPL-2.0")
     assert not history.COPYLEFT.search("BSD-3-Clause") and not history.COPYLEFT.search("Apache Software License")
 

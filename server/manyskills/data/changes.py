@@ -16,6 +16,11 @@ Two sources, both noisy and marked `source="real-change"`:
     of the description (or its first line naming the fix when the first one does not). Patches are
     applied in `series` order, each to the result of the earlier ones.
 
+Only behavioural edits are kept: for Python, an edit that changes nothing but type annotations,
+docstrings, comments, layout or the text of string literals (messages) cannot be a bug fix and is
+dropped (`is_behavioural_change`, on the AST). The same function mines patch releases at scale in
+`history.py`.
+
 `fix_line` / `fix_replacement` describe the repair when it is one line replaced by zero or more
 lines (or lines inserted after one line); otherwise both are None.
 """

@@ -167,8 +167,9 @@ def _mine_package(name: str, cache: Path, pairs: int) -> tuple[list[FunctionChan
             licences = {entry["releases"][v]["licence"] for v in (old, new)}
             if any(COPYLEFT.search(lic) for lic in licences):
                 # the corpus is permissive code only (sources.json); a copyleft release is not mined
-                entry["error"] = f"copyleft licence: {sorted(licences)}"
-                break
+                # (judged per release: a package may have been relicensed)
+                entry["pairs"].append({"old": old, "new": new, "changes": 0, "skipped": f"copyleft licence {sorted(licences)}"})
+                continue
             found = changes_between_trees(name, roots[0], roots[1], old, new)
         except Exception as exc:  # noqa: BLE001 - one bad release never stops the package
             entry["pairs"].append({"old": old, "new": new, "changes": 0, "error": f"{type(exc).__name__}: {exc}"[-300:]})
