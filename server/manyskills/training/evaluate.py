@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from manyskills.model.runtime import FunctionInput, LocalRuntime
-from manyskills.training.examples import HISTORY_FILE, load_split
+from manyskills.training.examples import HISTORY_FILE, load_split, split_rows
 
 log = logging.getLogger(__name__)
 OPERATOR_CHARS = re.compile(r"[-+*/%<>=!&|^~]|\band\b|\bor\b|\bnot\b|\bis\b|\bin\b")
@@ -360,14 +360,8 @@ def heldout_pairs(dataset: Path, split: str, limit: int, seed: int) -> list[Pair
 def release_fix_pairs(dataset: Path, split: str, limit: int, seed: int) -> list[PairEval]:
     """(buggy, fixed) pairs of real patch-release fixes (`history.jsonl`) of one split's projects."""
     by_pair: dict[str, dict[int, dict]] = {}
-    path = dataset / HISTORY_FILE
-    if not path.is_file():
-        return []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            if row.get("split") == split:
-                by_pair.setdefault(row["pair_id"], {})[int(row["label"])] = row
+    for row in split_rows(dataset / HISTORY_FILE, split):
+        by_pair.setdefault(row["pair_id"], {})[int(row["label"])] = row
     pairs = [PairEval(g[1]["code"], g[0]["code"], g[1]["language"], list(g[1]["bug_lines"]))
              for _, g in sorted(by_pair.items()) if 0 in g and 1 in g and g[1]["bug_lines"]]
     random.Random(seed).shuffle(pairs)

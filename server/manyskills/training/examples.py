@@ -64,7 +64,8 @@ class SkillData:
         return {k: len(getattr(self, k)) for k in SKILL_FILES}
 
 
-def _rows(path: Path, split: str) -> Iterator[dict]:
+def split_rows(path: Path, split: str) -> Iterator[dict]:
+    """The rows of one split in a dataset JSONL file (none when the file is absent)."""
     if not path.is_file():
         return
     with open(path, encoding="utf-8") as fh:
@@ -97,23 +98,23 @@ def load_split(dataset: Path, split: str, limits: dict[str, int] | None = None, 
     limits = limits or {}
     rng = random.Random(seed)
     data = SkillData()
-    defect_rows = [r for r in _rows(dataset / SKILL_FILES["defect"], split)
+    defect_rows = [r for r in split_rows(dataset / SKILL_FILES["defect"], split)
                    if r["code"].count("\n") < max_lines]
-    defect_rows += [r for r in _rows(dataset / "changes.jsonl", split) if r["code"].count("\n") < max_lines]
+    defect_rows += [r for r in split_rows(dataset / "changes.jsonl", split) if r["code"].count("\n") < max_lines]
     defect_rows = _cap(defect_rows, limits.get("defect"), rng, key=lambda r: r.get("pair_id") or r["id"])
     if history:
-        fixes = [r for r in _rows(dataset / HISTORY_FILE, split) if r["code"].count("\n") < max_lines]
+        fixes = [r for r in split_rows(dataset / HISTORY_FILE, split) if r["code"].count("\n") < max_lines]
         defect_rows += _cap(fixes, limits.get("history"), rng, key=lambda r: r.get("pair_id") or r["id"])
     for r in defect_rows:
         bug = r["bug_lines"][0] if r.get("label") and r.get("bug_lines") else -1
         data.defect.append(DefectItem(r["language"], r["code"], int(r["label"]), bug, r.get("pair_id") or r["id"],
                                       r.get("note", ""), r.get("fix_line"), r.get("fix_replacement"),
                                       r.get("operator", "clean"), r.get("project", "")))
-    for r in _cap(list(_rows(dataset / SKILL_FILES["search"], split)), limits.get("search"), rng):
+    for r in _cap(list(split_rows(dataset / SKILL_FILES["search"], split)), limits.get("search"), rng):
         data.search.append(SearchItem(r["language"], r["query"], r["code"], r.get("project", "")))
-    for r in _cap(list(_rows(dataset / SKILL_FILES["clone"], split)), limits.get("clone"), rng):
+    for r in _cap(list(split_rows(dataset / SKILL_FILES["clone"], split)), limits.get("clone"), rng):
         data.clone.append(CloneItem(r["language"], r["code_a"], r["code_b"], int(r["label"]), r.get("project", "")))
-    flaky = list(_rows(dataset / SKILL_FILES["flaky"], split))
+    flaky = list(split_rows(dataset / SKILL_FILES["flaky"], split))
     positives = [r for r in flaky if r["label"]]
     negatives = [r for r in flaky if not r["label"]]
     limit = limits.get("flaky")
