@@ -25,6 +25,7 @@ from manyskills.data.corpus import Project
 from manyskills.data.denylist import is_denied
 from manyskills.data.records import CorpusFunction, stable_id
 from manyskills.index.functions import functions_in_tree
+from manyskills.index.languages import LANGUAGE_NAMES as LANGUAGES
 from manyskills.index.languages import language_for_path
 from manyskills.index.treesitter import parse
 from manyskills.index.types import FunctionInfo
@@ -45,7 +46,6 @@ __all__ = [
 
 log = logging.getLogger("manyskills.data.extract")
 
-LANGUAGES = ("python", "javascript", "typescript", "tsx", "java", "c", "cpp", "go", "rust")
 MIN_LINES = 3
 MAX_LINES = 60
 MAX_CHARS = 2000

@@ -22,13 +22,12 @@ import re
 from collections.abc import Iterable
 
 from manyskills.data.records import CorpusFunction, FlakyExample, stable_id
+from manyskills.index.languages import family
 
 __all__ = ["CAUSES", "flaky_cause", "make_flaky_examples"]
 
 CAUSES = ("time", "random", "network", "concurrency", "order", "unordered")
 
-_ALL = ("python", "javascript", "typescript", "tsx", "java", "go", "rust", "c", "cpp")
-_JS = ("javascript", "typescript", "tsx")
 
 
 def _rx(*patterns: str) -> re.Pattern:
@@ -41,8 +40,8 @@ _ASSERTISH = _rx(r"\bassert", r"\bexpect\s*\(", r"\bshould\b", r"\bt\.(Error|Fat
 # time: sleeping is flaky by itself; clock reads only when something is compared / asserted
 _SLEEP = {
     "python": _rx(r"\btime\.sleep\s*\(", r"\basyncio\.sleep\s*\(\s*[^0)]", r"(?<![\w.])sleep\s*\(\s*[^0)]"),
-    "js": _rx(r"\bsetTimeout\s*\(", r"\bsetInterval\s*\(", r"\bsleep\s*\(\s*\d", r"\bdelay\s*\(\s*\d",
-              r"\bwaitForTimeout\s*\("),
+    "ecma": _rx(r"\bsetTimeout\s*\(", r"\bsetInterval\s*\(", r"\bsleep\s*\(\s*\d", r"\bdelay\s*\(\s*\d",
+                r"\bwaitForTimeout\s*\("),
     "java": _rx(r"\bThread\.sleep\s*\(", r"\bTimeUnit\.\w+\.sleep\s*\(", r"\.await\s*\(\s*\d", r"\bSystemClock\.sleep"),
     "go": _rx(r"\btime\.Sleep\s*\(", r"\btime\.After\s*\(", r"\btime\.Tick\s*\("),
     "rust": _rx(r"\bthread::sleep\s*\(", r"\bsleep\s*\(\s*Duration", r"tokio::time::sleep"),
@@ -50,7 +49,7 @@ _SLEEP = {
 }
 _CLOCK = {
     "python": _rx(r"\bdatetime\.(?:datetime\.)?(?:now|utcnow|today)\s*\(", r"\bdate\.today\s*\(", r"\btime\.(?:time|monotonic|perf_counter)\s*\("),
-    "js": _rx(r"\bDate\.now\s*\(", r"\bnew Date\s*\(\s*\)", r"\bperformance\.now\s*\("),
+    "ecma": _rx(r"\bDate\.now\s*\(", r"\bnew Date\s*\(\s*\)", r"\bperformance\.now\s*\("),
     "java": _rx(r"\bSystem\.(?:currentTimeMillis|nanoTime)\s*\(", r"\b(?:LocalDateTime|LocalDate|Instant|ZonedDateTime)\.now\s*\(", r"\bnew Date\s*\(\s*\)"),
     "go": _rx(r"\btime\.Now\s*\(", r"\btime\.Since\s*\("),
     "rust": _rx(r"\bInstant::now\s*\(", r"\bSystemTime::now\s*\("),
@@ -62,7 +61,7 @@ _RANDOM = {
     "python": _rx(r"\brandom\.(?:random|randint|randrange|choice|choices|shuffle|sample|uniform|gauss|getrandbits)\s*\(",
                   r"\bnp\.random\.\w+\s*\(", r"\bnumpy\.random\.\w+\s*\(", r"\buuid\.uuid[14]\s*\(", r"\bos\.urandom\s*\(",
                   r"\bsecrets\.\w+\s*\("),
-    "js": _rx(r"\bMath\.random\s*\(", r"\bcrypto\.random(?:Bytes|UUID|Int)\s*\(", r"\buuid(?:v4)?\s*\(\s*\)", r"\bfaker\."),
+    "ecma": _rx(r"\bMath\.random\s*\(", r"\bcrypto\.random(?:Bytes|UUID|Int)\s*\(", r"\buuid(?:v4)?\s*\(\s*\)", r"\bfaker\."),
     "java": _rx(r"\bnew Random\s*\(\s*\)", r"\bMath\.random\s*\(", r"\bUUID\.randomUUID\s*\(", r"\bThreadLocalRandom\b",
                 r"\bnew SecureRandom\s*\("),
     "go": _rx(r"\brand\.(?:Int|Intn|Int63|Int31|Float64|Float32|Perm|Shuffle|Read)\w*\s*\("),
@@ -71,7 +70,7 @@ _RANDOM = {
 }
 _SEEDED = {
     "python": _rx(r"\bseed\s*\(", r"\bRandom\s*\(\s*\w", r"default_rng\s*\(\s*\w", r"RandomState\s*\(\s*\w"),
-    "js": _rx(r"\bseed", r"\bseedrandom"),
+    "ecma": _rx(r"\bseed", r"\bseedrandom"),
     "java": _rx(r"\bnew Random\s*\(\s*\w", r"setSeed\s*\("),
     "go": _rx(r"\brand\.Seed\s*\(", r"\brand\.New\s*\(", r"NewSource\s*\("),
     "rust": _rx(r"seed_from_u64", r"from_seed", r"StdRng::seed"),
@@ -81,7 +80,7 @@ _SEEDED = {
 _SOCKET = {
     "python": _rx(r"\bsocket\.(?:socket|create_connection|getaddrinfo|gethostbyname)\s*\(", r"\bsmtplib\.", r"\bftplib\.",
                   r"\bssl\.wrap_socket"),
-    "js": _rx(r"\bnet\.(?:connect|createConnection|createServer)\s*\(", r"\bnew WebSocket\s*\(", r"\bdgram\.", r"\.listen\s*\(\s*\d"),
+    "ecma": _rx(r"\bnet\.(?:connect|createConnection|createServer)\s*\(", r"\bnew WebSocket\s*\(", r"\bdgram\.", r"\.listen\s*\(\s*\d"),
     "java": _rx(r"\bnew (?:Server)?Socket\s*\(", r"\bDatagramSocket\b", r"\bSocketChannel\.open", r"\bInetAddress\.getByName\s*\("),
     "go": _rx(r"\bnet\.(?:Dial|DialTimeout|Listen|ListenPacket|LookupHost|ResolveTCPAddr)\s*\("),
     "rust": _rx(r"\bTcpStream::connect", r"\bTcpListener::bind", r"\bUdpSocket::bind", r"\bToSocketAddrs\b"),
@@ -91,8 +90,8 @@ _HTTP = {
     "python": _rx(r"\brequests\.(?:get|post|put|delete|head|patch|request|Session)\s*\(", r"\burlopen\s*\(",
                   r"\burllib\.request\.", r"\bhttp\.client\.HTTPS?Connection\s*\(", r"\bhttpx\.(?:get|post|Client|AsyncClient)\s*\(",
                   r"\baiohttp\.ClientSession\s*\("),
-    "js": _rx(r"(?<![\w.])fetch\s*\(", r"\bhttps?\.(?:get|request)\s*\(", r"\baxios(?:\.\w+)?\s*\(", r"\bsuperagent\b",
-              r"\bXMLHttpRequest\b", r"\brequest\s*\(\s*['\"`]https?:"),
+    "ecma": _rx(r"(?<![\w.])fetch\s*\(", r"\bhttps?\.(?:get|request)\s*\(", r"\baxios(?:\.\w+)?\s*\(", r"\bsuperagent\b",
+                r"\bXMLHttpRequest\b", r"\brequest\s*\(\s*['\"`]https?:"),
     "java": _rx(r"\bnew URL\s*\(", r"\bHttpURLConnection\b", r"\bHttpClient\b", r"\bopenConnection\s*\(", r"\bJsoup\.connect\s*\("),
     "go": _rx(r"\bhttp\.(?:Get|Post|Head|PostForm|NewRequest)\s*\(", r"\bhttp\.DefaultClient\b", r"&http\.Client\b"),
     "rust": _rx(r"\breqwest::", r"\bhyper::Client", r"\bureq::"),
@@ -105,7 +104,7 @@ _CONCURRENCY = {
     "python": _rx(r"\bthreading\.Thread\s*\(", r"(?<![\w.])Thread\s*\(\s*target", r"\bmultiprocessing\.(?:Process|Pool)\s*\(",
                   r"\b(?:Thread|Process)PoolExecutor\s*\(", r"\basyncio\.(?:gather|wait|as_completed|create_task|ensure_future)\s*\(",
                   r"\bloop\.create_task\s*\(", r"\b_thread\.start_new_thread\s*\("),
-    "js": _rx(r"\bPromise\.(?:all|race|any|allSettled)\s*\(", r"\bnew Worker\s*\(", r"\bcluster\.fork\s*\(", r"\bchild_process\."),
+    "ecma": _rx(r"\bPromise\.(?:all|race|any|allSettled)\s*\(", r"\bnew Worker\s*\(", r"\bcluster\.fork\s*\(", r"\bchild_process\."),
     "java": _rx(r"\bnew Thread\s*\(", r"\bExecutors\.\w+\s*\(", r"\bExecutorService\b", r"\bCompletableFuture\.", r"\.parallelStream\s*\(",
                 r"\bForkJoinPool\b", r"\.submit\s*\("),
     "go": None,  # handled specially: goroutines without sync
@@ -120,8 +119,8 @@ _ORDER = {
                   r"\bos\.chdir\s*\(", r"\bsys\.path\.(?:append|insert)\s*\(", r"\bsys\.modules\s*\[[^\]]*\]\s*=(?!=)",
                   r"\bcls\.\w+\s*=(?!=)", r"\bself\.__class__\.\w+\s*=(?!=)", r"\bsetattr\s*\(\s*[A-Z]\w*\s*,",
                   r"\bsocket\.setdefaulttimeout\s*\(", r"\blocale\.setlocale\s*\("),
-    "js": _rx(r"\b(?:global|globalThis|window)\.\w+\s*=(?!=)", r"\bprocess\.env\.\w+\s*=(?!=)", r"\bprocess\.env\[[^\]]+\]\s*=(?!=)",
-              r"\bprocess\.chdir\s*\(", r"\bObject\.defineProperty\s*\(\s*(?:global|window)"),
+    "ecma": _rx(r"\b(?:global|globalThis|window)\.\w+\s*=(?!=)", r"\bprocess\.env\.\w+\s*=(?!=)", r"\bprocess\.env\[[^\]]+\]\s*=(?!=)",
+                r"\bprocess\.chdir\s*\(", r"\bObject\.defineProperty\s*\(\s*(?:global|window)"),
     "java": _rx(r"\bSystem\.setProperty\s*\(", r"\bSystem\.clearProperty\s*\(", r"\bLocale\.setDefault\s*\(", r"\bTimeZone\.setDefault\s*\(",
                 r"\bSystem\.set(?:Out|Err|In)\s*\(", r"^\s*[A-Z]\w*\.[a-z]\w*\s*=(?!=)"),
     "go": _rx(r"\bos\.(?:Setenv|Unsetenv|Chdir)\s*\(", r"\bflag\.(?:Set|CommandLine)\b", r"\blog\.SetOutput\s*\("),
@@ -134,7 +133,7 @@ _UNORDERED = {
                   r"assert\w*\s*\(\s*list\s*\(\s*(?:set|frozenset)\s*\(", r"assert\w*\s*\(\s*list\s*\(\s*\w+\.keys\s*\(",
                   r"assert\w*\s*\(\s*str\s*\(\s*(?:set|frozenset)\s*\(", r"\bnext\s*\(\s*iter\s*\(\s*(?:set|frozenset)\s*\(",
                   r"\blist\s*\(\s*(?:set|frozenset)\s*\([^)]*\)\s*\)\s*(?:\[|==)"),
-    "js": _rx(r"\bfs\.readdir(?:Sync)?\s*\(", r"\bglob(?:Sync)?\s*\("),
+    "ecma": _rx(r"\bfs\.readdir(?:Sync)?\s*\(", r"\bglob(?:Sync)?\s*\("),
     "java": _rx(r"\.listFiles\s*\(", r"\bFiles\.(?:list|walk|newDirectoryStream)\s*\(",
                 r"new Hash(?:Map|Set)\b[^;]*;[\s\S]*(?:\.toString\s*\(\)|\.iterator\s*\(\)|\.keySet\s*\(\)|\.values\s*\(\))[\s\S]*assert"),
     "go": _rx(r"\bfilepath\.Glob\s*\(", r"\bfor\s+\w+(?:\s*,\s*\w+)?\s*:=\s*range\s+\w*(?:[mM]ap|[sS]et)\w*\b[\s\S]*append\s*\("),
@@ -143,20 +142,12 @@ _UNORDERED = {
 }
 _SORTED = {
     "python": _rx(r"\bsorted\s*\(", r"\.sort\s*\("),
-    "js": _rx(r"\.sort\s*\("),
+    "ecma": _rx(r"\.sort\s*\("),
     "java": _rx(r"\bsort\s*\(", r"\bsorted\s*\(", r"\bTreeSet\b", r"\bTreeMap\b", r"\bcontainsInAnyOrder\b", r"\bcontainsExactlyInAnyOrder\b"),
     "go": _rx(r"\bsort\.", r"\bslices\.Sort", r"ElementsMatch"),
     "rust": _rx(r"\.sort(?:_unstable)?(?:_by(?:_key)?)?\s*\(", r"\bBTreeMap\b", r"\bBTreeSet\b"),
     "c": _rx(r"\bqsort\s*\(", r"\bscandir\s*\(", r"\bstd::sort\s*\("),
 }
-
-
-def _family(language: str) -> str:
-    if language in _JS:
-        return "js"
-    if language == "cpp":
-        return "c"
-    return language
 
 
 def _strip_comments(language: str, code: str) -> str:
@@ -168,7 +159,7 @@ def _strip_comments(language: str, code: str) -> str:
 
 def flaky_cause(language: str, code: str) -> str:
     """The first documented root-cause pattern found in a test's code, or "" (see module docstring)."""
-    fam = _family(language)
+    fam = family(language)
     if fam not in _SLEEP:
         return ""
     code = _strip_comments(language, code)

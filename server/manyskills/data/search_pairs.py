@@ -14,6 +14,7 @@ import logging
 import re
 from collections.abc import Iterable
 
+from manyskills.data.node_types import ECMA, NAMED_FUNCTION_TYPES, SELF_NAMES
 from manyskills.data.records import CorpusFunction, SearchExample, stable_id
 from manyskills.index.treesitter import SyntaxNode, parse
 
@@ -28,23 +29,10 @@ __all__ = [
 
 log = logging.getLogger("manyskills.data.search_pairs")
 
-_FUNCTION_TYPES = {
-    "python": {"function_definition"},
-    "javascript": {"function_declaration", "function", "function_expression", "generator_function_declaration",
-                   "method_definition", "arrow_function", "generator_function"},
-    "java": {"method_declaration", "constructor_declaration"},
-    "go": {"function_declaration", "method_declaration", "func_literal"},
-    "rust": {"function_item"},
-    "c": {"function_definition"},
-    "cpp": {"function_definition"},
-}
-_FUNCTION_TYPES["typescript"] = _FUNCTION_TYPES["javascript"] | {"function_signature"}
-_FUNCTION_TYPES["tsx"] = _FUNCTION_TYPES["typescript"]
-
 _PARAM_CONTAINERS = {"parameters", "lambda_parameters", "formal_parameters", "parameter_list",
                      "closure_parameters"}
 _IDENT_TYPES = {"identifier", "shorthand_property_identifier", "shorthand_property_identifier_pattern"}
-_KEEP_NAMES = {"self", "cls", "this", "_", "super", "arguments"}
+_KEEP_NAMES = SELF_NAMES | {"super", "arguments"}
 
 # node type -> fields whose subtree binds local names
 _LOCAL_BINDERS = {
@@ -77,7 +65,7 @@ _PATTERNISH = re.compile(r"pattern|splat|parameter|declarator|expression_list|pa
 
 
 def _outer_function(root: SyntaxNode, language: str) -> SyntaxNode | None:
-    types = _FUNCTION_TYPES.get(language, set())
+    types = NAMED_FUNCTION_TYPES.get(language, frozenset())
     for node in root.walk(named_only=True):
         if node.type in types:
             return node
@@ -89,7 +77,7 @@ def _parse_function(language: str, code: str) -> tuple[SyntaxNode | None, int]:
     inside a wrapper class, since a bare method is not a valid program."""
     tree = parse(language, code)
     fn = _outer_function(tree.root, language)
-    if (fn is None or tree.has_errors) and language in ("javascript", "typescript", "tsx", "java"):
+    if (fn is None or tree.has_errors) and (language in ECMA or language == "java"):
         prefix = "class __W {\n"
         wrapped = parse(language, prefix + code + "\n}")
         wfn = _outer_function(wrapped.root, language)

@@ -28,6 +28,9 @@ class LanguageSpec:
     doc_comment_prefixes: tuple[str, ...] = ()
     # Function names that make a function inside a class a constructor (besides "same name as class").
     constructor_names: frozenset[str] = frozenset()
+    # Languages of one family share tree-sitter node types, so per-language syntax tables (mutation
+    # operators, flaky-test patterns) are keyed by family; "" means the language is its own family.
+    family: str = ""
 
 
 _ECMASCRIPT_COMMON = {
@@ -39,12 +42,14 @@ _ECMASCRIPT_COMMON = {
     "comment_types": frozenset({"comment"}),
     "doc_comment_prefixes": ("/**",),
     "constructor_names": frozenset({"constructor"}),
+    "family": "ecma",
 }
 
 _C_FAMILY_COMMON = {
     "line_comment": "//",
     "comment_types": frozenset({"comment"}),
     "doc_comment_prefixes": ("/**", "/*!", "//"),
+    "family": "c",
 }
 
 LANGUAGES: dict[str, LanguageSpec] = {
@@ -119,6 +124,9 @@ LANGUAGES: dict[str, LanguageSpec] = {
     )
 }
 
+# The supported languages in their canonical order (settings, CLI help and data builds list them so).
+LANGUAGE_NAMES: tuple[str, ...] = tuple(LANGUAGES)
+
 _BY_EXTENSION = {ext: spec.name for spec in LANGUAGES.values() for ext in spec.extensions}
 _BY_LSP_ID = {lsp_id: spec.name for spec in LANGUAGES.values() for lsp_id in spec.lsp_ids}
 
@@ -132,3 +140,10 @@ def language_for_path(path: str | os.PathLike[str]) -> str | None:
 def language_for_lsp_id(lsp_id: str) -> str | None:
     """Language for an LSP `languageId` ("typescriptreact" -> "tsx"), or None when unsupported."""
     return _BY_LSP_ID.get(lsp_id)
+
+
+def family(language: str) -> str:
+    """The family whose node types a language shares: "ecma" for JavaScript, TypeScript and TSX, "c"
+    for C and C++, otherwise the language itself (also for a language not listed here)."""
+    spec = LANGUAGES.get(language)
+    return spec.family if spec is not None and spec.family else language
