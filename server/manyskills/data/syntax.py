@@ -1,5 +1,6 @@
 """A function's text on its own, parsed for rewriting: the syntax library of the mutation operators
-(`manyskills.data.operators`), the clone rewrites and the search pairs.
+(`manyskills.data.operators`) and the clone rewrites (`manyskills.data.rewrites`). The node types it
+looks for are tables in `manyskills.data.node_types`, shared with the search pairs.
 
 `analyze(language, code)` parses a function cut out of its file (inside a minimal wrapper when it is
 a method) and returns a `FunctionSyntax`: the text with its syntax tree, node offsets into the text,
