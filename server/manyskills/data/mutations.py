@@ -91,6 +91,7 @@ INSERTING_OPERATORS = frozenset(
      "return_in_loop"}
 )
 
+
 # --- fixes ----------------------------------------------------------------------------------------
 
 
@@ -135,6 +136,7 @@ def line_fix(original: str, mutant: str) -> tuple[list[int], int, str] | None:
     if apply_fix(mutant, fix_line, replacement) != original:
         return None
     return [fix_line], fix_line, replacement
+
 
 # --- registry and validation ----------------------------------------------------------------------
 
@@ -232,6 +234,7 @@ def candidate_mutants(language: str, code: str, operators: Iterable[str] = OPERA
         if mutants:
             result[name] = mutants
     return result
+
 
 # --- generation with balancing --------------------------------------------------------------------
 
@@ -355,6 +358,7 @@ def make_defect_examples(functions: list[CorpusFunction], seed: int, per_functio
                 operator=mutant.operator, note=mutant.note, **common))
         produced[index] = examples
     return [example for index in range(len(functions)) for example in produced.get(index, ())]
+
 
 # --- artefact checks ------------------------------------------------------------------------------
 

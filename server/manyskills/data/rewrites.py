@@ -30,6 +30,7 @@ __all__ = ["REWRITES", "apply_rewrite", "rewrite_function"]
 
 REWRITES = ("rename", "reorder", "loop_form", "extract_temp", "inline_temp", "flip_comparison", "increment_form")
 
+
 # --- reordering -----------------------------------------------------------------------------------
 
 _PURE_CALLS = frozenset({"len", "str", "int", "float", "bool", "tuple", "list", "dict", "set", "frozenset",

@@ -47,6 +47,7 @@ __all__ = ["MAX_CODE_CHARS", "FunctionSyntax", "analyze", "apply_edits", "compil
 
 MAX_CODE_CHARS = 20_000  # longer functions are skipped (generated code, tables)
 
+
 # --- parsing a function on its own ----------------------------------------------------------------
 
 _WRAPPERS = {
@@ -96,6 +97,7 @@ def compiles(source: str) -> bool:
         except (SyntaxError, ValueError, MemoryError, RecursionError):
             return False
     return True
+
 
 # --- a function's syntax --------------------------------------------------------------------------
 

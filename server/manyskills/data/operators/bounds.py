@@ -25,6 +25,7 @@ from manyskills.index.treesitter import SyntaxNode
 
 
 def off_by_one(f: FunctionSyntax) -> Iterator[Edit]:
+    """Loop bound `<` <-> `<=`, a range/length/index end moved by one, Rust `..` <-> `..=`."""
     spaced = f.spaced_operators()
     # loop bounds: `i < n` <-> `i <= n`
     for loop in f.typed(*f.loop_types(), *f.while_types()):
@@ -177,6 +178,7 @@ def _bound_edits(f: FunctionSyntax, bound: SyntaxNode, context: SyntaxNode | Non
 
 
 def wrong_recursive_argument(f: FunctionSyntax) -> Iterator[Edit]:
+    """A recursive call's `n - 1` -> `n` / `n - 2`, or its step changed."""
     if not f.name:
         return
     for call in f.typed(*f.call_types()):
@@ -217,6 +219,7 @@ def wrong_recursive_argument(f: FunctionSyntax) -> Iterator[Edit]:
 
 
 def wrong_base_case(f: FunctionSyntax) -> Iterator[Edit]:
+    """The literal or the bound of a recursion's base-case comparison changed."""
     for node in f.typed(*f.if_types()):
         if jump_of(f, node) is None:
             continue

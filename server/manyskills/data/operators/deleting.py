@@ -24,6 +24,7 @@ from manyskills.index.treesitter import SyntaxNode
 
 
 def removed_check(f: FunctionSyntax) -> Iterator[Edit]:
+    """A guard (`if <check>: return`) deleted, or one conjunct of a condition dropped."""
     # (a) a guard `if <check>: return/raise/continue` dropped entirely
     for node in f.typed(*f.if_types()):
         if node.type == "elif_clause":
@@ -112,6 +113,7 @@ def _bool_parts(f: FunctionSyntax, node: SyntaxNode):
 
 
 def missing_await(f: FunctionSyntax) -> Iterator[Edit]:
+    """An `await` dropped (Python, JavaScript/TypeScript)."""
     kind = "await" if f.language == "python" else "await_expression" if f.family == "ecma" else None
     if kind is None:
         return
@@ -126,6 +128,7 @@ def missing_await(f: FunctionSyntax) -> Iterator[Edit]:
 
 
 def missing_break(f: FunctionSyntax) -> Iterator[Edit]:
+    """A `break` deleted from a switch case (not the last) or a loop body."""
     break_type = BREAK_TYPE.get(f.language, "break_statement")
     for node in f.typed(break_type):
         statement = statement_node(node)

@@ -25,6 +25,7 @@ _ORDER_OPS = frozenset({"<", "<=", ">", ">="})
 
 
 def wrong_binary_operator(f: FunctionSyntax) -> Iterator[Edit]:
+    """`a + b` -> `a - b` and other plausible arithmetic/bitwise swaps."""
     for node in f.typed(f.binary_type()):
         parts = f.binary_parts(node)
         if parts is None:
@@ -64,6 +65,7 @@ def _loop_bound_keys(f: FunctionSyntax) -> set[tuple]:
 
 
 def wrong_comparison(f: FunctionSyntax) -> Iterator[Edit]:
+    """`a < b` -> `a <= b` / `a > b`, `==` <-> `!=`, `in` <-> `not in` (loop bounds are off_by_one's)."""
     bounds = _loop_bound_keys(f)
     for node, (left, op_start, op_end, op, right) in _comparisons(f):
         if node.key in bounds and op in _ORDER_OPS:
@@ -109,6 +111,7 @@ def _negated(f: FunctionSyntax, cond: SyntaxNode) -> str | None:
 
 
 def negated_condition(f: FunctionSyntax) -> Iterator[Edit]:
+    """The condition of an `if`/`while` negated, or its negation dropped."""
     for node in f.typed(*f.if_types(), *f.while_types()):
         cond = f.condition(node)
         if cond is None or cond.type in ("let_condition", "named_expression", "assignment_expression"):
@@ -132,6 +135,7 @@ def negated_condition(f: FunctionSyntax) -> Iterator[Edit]:
 
 
 def is_vs_equality(f: FunctionSyntax) -> Iterator[Edit]:
+    """Python `==` <-> `is`, `!=` <-> `is not` (not against None/True/False)."""
     if f.language != "python":
         return
     swap = {"==": "is", "!=": "is not", "is": "==", "is not": "!="}
@@ -154,6 +158,7 @@ def _comparisons_any(f: FunctionSyntax):
 
 
 def assignment_vs_equality(f: FunctionSyntax) -> Iterator[Edit]:
+    """`if (x == y)` -> `if (x = y)`, and a statement `x = y;` -> `x == y;` (C-like languages)."""
     if f.language not in C_LIKE:
         return
     for node in f.typed("if_statement", "while_statement"):
@@ -188,6 +193,7 @@ def assignment_vs_equality(f: FunctionSyntax) -> Iterator[Edit]:
 
 
 def and_or_swap(f: FunctionSyntax) -> Iterator[Edit]:
+    """`and` <-> `or`, `&&` <-> `||` (not where an operand is a default value)."""
     swap = {"and": "or", "or": "and", "&&": "||", "||": "&&"}
     types = ("boolean_operator",) if f.language == "python" else (f.binary_type(),)
     for node in f.typed(*types):
@@ -204,6 +210,7 @@ def and_or_swap(f: FunctionSyntax) -> Iterator[Edit]:
 
 
 def increment_swap(f: FunctionSyntax) -> Iterator[Edit]:
+    """`++` <-> `--`, `+=` <-> `-=`."""
     swap = {"++": "--", "--": "++", "+=": "-=", "-=": "+="}
     for node in f.typed(*UPDATE_TYPES, AUG_ASSIGN_TYPE.get(f.language, "assignment_expression")):
         tokens = [c for c in node.children if not c.is_named and c.type in swap]

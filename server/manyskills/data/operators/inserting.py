@@ -73,6 +73,7 @@ def _increment_text(f: FunctionSyntax, var: str, template: str | None = None) ->
 
 
 def extra_increment(f: FunctionSyntax) -> Iterator[Edit]:
+    """The loop variable incremented once more inside the loop body."""
     for loop in f.typed(*f.loop_types()):
         body = _body_of(f, loop)
         if body is None:
@@ -135,6 +136,7 @@ _SIDE_EFFECT_METHODS = frozenset({"append", "extend", "add", "insert", "update",
 
 
 def duplicated_statement(f: FunctionSyntax) -> Iterator[Edit]:
+    """An update or side-effecting call statement repeated on the next line."""
     aug = AUG_ASSIGN_TYPE.get(f.language, "assignment_expression")
     for statement in f.typed("expression_statement", "inc_statement", "dec_statement", "assignment_statement"):
         parent = statement.parent
@@ -211,6 +213,7 @@ def duplicated_assignment(f: FunctionSyntax) -> Iterator[Edit]:
 
 
 def extra_break(f: FunctionSyntax) -> Iterator[Edit]:
+    """A `break` added at the end of an `if` inside a loop."""
     text = "break" + f.terminator
     for loop in f.typed(*f.loop_types()):
         body = _body_of(f, loop)
@@ -292,6 +295,7 @@ def _modifies(f: FunctionSyntax, block: SyntaxNode, var: str) -> bool:
 
 
 def reset_in_loop(f: FunctionSyntax) -> Iterator[Edit]:
+    """A variable's initialisation repeated at the top of the loop that accumulates into it."""
     for statement, var, value in _simple_inits(f):
         block = statement.parent
         if block is None or block.type not in BLOCK_TYPES:
@@ -320,6 +324,7 @@ def reset_in_loop(f: FunctionSyntax) -> Iterator[Edit]:
 
 
 def return_in_loop(f: FunctionSyntax) -> Iterator[Edit]:
+    """The return after a loop moved inside the loop (Python: indented into its body)."""
     return_type = RETURN_TYPE.get(f.language, "return_statement")
     for loop in f.typed(*f.loop_types()):
         statement = statement_node(loop)

@@ -31,6 +31,7 @@ from manyskills.index.treesitter import SyntaxNode
 
 
 def swapped_branches(f: FunctionSyntax) -> Iterator[Edit]:
+    """The two branches of a one-line conditional expression swapped."""
     kind = TERNARY_TYPE.get(f.language)
     candidates = []
     if kind:
@@ -87,6 +88,7 @@ _ARG_KINDS = frozenset({"identifier", "attribute", "member_expression", "field_a
 
 
 def swapped_arguments(f: FunctionSyntax) -> Iterator[Edit]:
+    """Two adjacent same-kind arguments of a non-commutative call swapped."""
     for call in f.typed(*f.call_types()):
         parts = f.call_parts(call)
         if parts is None:
@@ -113,6 +115,7 @@ def swapped_arguments(f: FunctionSyntax) -> Iterator[Edit]:
 
 
 def variable_misuse(f: FunctionSyntax) -> Iterator[Edit]:
+    """A variable read replaced by another variable in scope nearby."""
     _, uses, _, _ = f.variables()
     for name, nodes in uses.items():
         if name in SELF_NAMES:
@@ -131,6 +134,7 @@ def variable_misuse(f: FunctionSyntax) -> Iterator[Edit]:
 
 
 def wrong_literal(f: FunctionSyntax) -> Iterator[Edit]:
+    """A small number, boolean, null or empty string replaced by a neighbouring value."""
     for node in f.nodes:
         if node.type not in INT_TYPES and node.type not in FLOAT_TYPES and node.type not in BOOL_TYPES \
                 and node.type not in ("none", "null", "undefined", "string"):
@@ -187,6 +191,7 @@ def _return_values(f: FunctionSyntax) -> Iterator[tuple[SyntaxNode, SyntaxNode]]
 
 
 def wrong_return_value(f: FunctionSyntax) -> Iterator[Edit]:
+    """A returned variable or literal replaced by another plausible one."""
     for node, value in _return_values(f):
         start, end = f.span(value)
         whole = value.parent if value.parent is not None and value.parent.type == "expression_list" else value
@@ -209,6 +214,7 @@ def wrong_return_value(f: FunctionSyntax) -> Iterator[Edit]:
 
 
 def wrong_attribute(f: FunctionSyntax) -> Iterator[Edit]:
+    """An attribute or method name replaced by another used on the same object (or elsewhere)."""
     entries = []
     for node in f.typed(*f.attribute_types()):
         parts = f.attribute_parts(node)
