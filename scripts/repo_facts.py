@@ -79,7 +79,8 @@ def classify_text(text: str) -> str:
     if bad:
         return "COPYLEFT:" + "+".join(dict.fromkeys(bad)) + ("(with " + "+".join(found) + ")" if found else "")
     if not found:
-        return "UNKNOWN"
+        # a pointer such as "available under the terms of *either* of the licenses found in LICENSE.A or LICENSE.B"
+        return "EITHER" if re.search(r"either\W+of the licen[cs]es", t) else "UNKNOWN"
     return " AND ".join(dict.fromkeys(found))
 
 
@@ -94,13 +95,16 @@ def licence(gd: Path) -> tuple[str, list[str]]:
         except subprocess.CalledProcessError:
             text = "".join(git(gd, "show", f"HEAD:{name}/{sub}") for sub in git(gd, "ls-tree", "--name-only", f"HEAD:{name}").splitlines()[:5])
         parts.append(classify_text(text))
+    either = "EITHER" in parts
+    parts = [p for p in parts if p != "EITHER"] or ["UNKNOWN"]
     uniq = list(dict.fromkeys(parts))
     if any(p.startswith("COPYLEFT") or p == "UNKNOWN" for p in uniq):
         return "; ".join(f"{n}={p}" for n, p in zip(top, parts)), top
     if len(uniq) == 1:
         return uniq[0], top
-    # several licence files, each permissive: a dual licence such as LICENSE-MIT + LICENSE-APACHE
-    return " OR ".join(uniq), top
+    # several licence files, each permissive: a dual licence such as LICENSE-MIT + LICENSE-APACHE,
+    # unless no pointer says "either" and the texts are simply concatenated requirements
+    return (" OR " if either or len(top) > 1 else " AND ").join(uniq), top
 
 
 def is_permissive(lic: str) -> bool:
