@@ -33,6 +33,11 @@ EXT_LANG = {
 }
 
 
+# documentation sites, vendored and generated trees say little about what a repository is written in
+NOT_SOURCE = re.compile(r"/(docs?|website|site|vendor|vendored|third[_-]party|external|deps|node_modules|dist|examples?)/", re.IGNORECASE)
+SUPPORTED = ("Python", "Java", "C", "C++", "JavaScript", "TypeScript", "Go", "Rust")
+
+
 def git(gd: Path, *args: str) -> str:
     return subprocess.run(["git", f"--git-dir={gd}", *args], capture_output=True, text=True, errors="replace", check=True).stdout
 
@@ -64,11 +69,11 @@ def classify_text(text: str) -> str:
         found.append("0BSD" if "provided that the above copyright notice" not in t else "ISC")
     if "free and unencumbered software released into the public domain" in t:
         found.append("Unlicense")
-    if "altered source versions must be plainly marked" in t and "provided 'as-is'" in t:
+    if "altered source versions must be plainly marked" in t and re.search(r"provided ['\"]as-is['\"]", t):
         found.append("Zlib")
     if "boost software license" in t:
         found.append("BSL-1.0")
-    if "creative commons" in t and "cc0" in t:
+    if "cc0 1.0 universal" in t and "attribution" not in t:
         found.append("CC0-1.0")
     if "PSF-2.0" in found:
         # the PSF licence's history table and footnote name the GPL only to call the licence GPL-compatible
@@ -104,7 +109,8 @@ def licence(gd: Path) -> tuple[str, list[str]]:
         return uniq[0], top
     # several licence files, each permissive: a dual licence such as LICENSE-MIT + LICENSE-APACHE,
     # unless no pointer says "either" and the texts are simply concatenated requirements
-    return (" OR " if either or len(top) > 1 else " AND ").join(uniq), top
+    dual = {n.upper().split(".")[0] for n in top} in ({"LICENSE-MIT", "LICENSE-APACHE"}, {"LICENSE-MIT", "LICENSE-APACHE-2.0"})
+    return (" OR " if either or dual else " AND ").join(uniq), top
 
 
 def is_permissive(lic: str) -> bool:
@@ -115,6 +121,8 @@ def is_permissive(lic: str) -> bool:
 def main_language(gd: Path) -> tuple[str, dict[str, int]]:
     counts: Counter[str] = Counter()
     for path in git(gd, "ls-tree", "-r", "--name-only", "HEAD").splitlines():
+        if NOT_SOURCE.search("/" + path):
+            continue
         lang = EXT_LANG.get(Path(path).suffix.lower())
         if lang:
             counts[lang] += 1
@@ -123,7 +131,13 @@ def main_language(gd: Path) -> tuple[str, dict[str, int]]:
         counts["C++" if counts["C++"] > counts["C"] else "C"] += headers
     if not counts:
         return "none", {}
-    return counts.most_common(1)[0][0], dict(counts.most_common(4))
+    top, n = counts.most_common(1)[0]
+    if top not in SUPPORTED:
+        # prefer a language the miner reads when it is nearly as common (mruby: Ruby tests, C core)
+        best = max(SUPPORTED, key=lambda lang: counts[lang])
+        if counts[best] >= 0.8 * n:
+            top = best
+    return top, dict(counts.most_common(4))
 
 
 def facts(repo: str) -> dict:
@@ -147,6 +161,13 @@ OVERRIDES: dict[str, tuple[str, str]] = {
     "apache/kafka": ("Apache-2.0", "LICENSE is Apache-2.0; LICENSE-binary lists the binary distribution's third-party jars (EPL etc.), not source in the repo"),
     "apache/tomcat": ("Apache-2.0", "LICENSE: Apache-2.0 for Tomcat; EPL-2.0 named only for the ecj jar (not in the repo) and Jakarta EE XSD schemas (data)"),
     "apache/httpcomponents-client": ("Apache-2.0", "LICENSE.txt: Apache-2.0; MPL-2.0 appended for the bundled Public Suffix List data file"),
+    "apache/tika": ("Apache-2.0", "LICENSE.txt: Apache-2.0; MPL/EPL named only for unmodified H2 binary redistributions"),
+    "curl/curl": ("curl", "COPYING: the curl licence (MIT/X derivative)"),
+    "libuv/libuv": ("MIT", "LICENSE and LICENSE-extra: MIT; LICENSE-docs: CC-BY-4.0 for the documentation only"),
+    "nghttp2/nghttp2": ("MIT", "LICENSE says 'See COPYING'; COPYING is MIT"),
+    "lua/lua": ("MIT", "no licence file; lua.h ends with the MIT licence text (Lua.org, PUC-Rio)"),
+    "libffi/libffi": ("MIT", "LICENSE: MIT for libffi; LICENSE-BUILDTOOLS: GPL (with autoconf exceptions) for the m4/autotools build files only"),
+    "PCRE2Project/pcre2": ("BSD-3-Clause", "LICENCE.md: BSD-3-Clause WITH PCRE2-exception (the exception only waives notice for binaries); COPYING points to it"),
     "python-pillow/Pillow": ("MIT-CMU", "LICENSE: PIL licence, 'licensed under the open source MIT-CMU License'"),
 }
 
