@@ -25,7 +25,7 @@ LICENCE_NAME = re.compile(r"^(licen[cs]e|copying|unlicense)([-._].*)?$", re.IGNO
 
 EXT_LANG = {
     ".py": "Python", ".java": "Java", ".c": "C", ".h": "C/C++ header",
-    ".cc": "C++", ".cpp": "C++", ".cxx": "C++", ".hpp": "C++", ".hh": "C++", ".hxx": "C++", ".ipp": "C++",
+    ".cc": "C++", ".cpp": "C++", ".cxx": "C++", ".hpp": "C++", ".hh": "C++", ".hxx": "C++", ".ipp": "C++", ".c++": "C++", ".h++": "C++",
     ".js": "JavaScript", ".jsx": "JavaScript", ".mjs": "JavaScript", ".cjs": "JavaScript",
     ".ts": "TypeScript", ".tsx": "TypeScript", ".mts": "TypeScript", ".cts": "TypeScript",
     ".go": "Go", ".rs": "Rust", ".kt": "Kotlin", ".scala": "Scala", ".rb": "Ruby", ".php": "PHP",
