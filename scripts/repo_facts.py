@@ -34,7 +34,7 @@ EXT_LANG = {
 
 
 # documentation sites, vendored and generated trees say little about what a repository is written in
-NOT_SOURCE = re.compile(r"/(docs?|website|site|vendor|vendored|third[_-]party|external|deps|node_modules|dist|examples?)/", re.IGNORECASE)
+NOT_SOURCE = re.compile(r"/(docs?|website|site|vendor|vendored|third[_-]party|external|deps|node_modules|dist|examples?|samples|fixtures|testdata|test_data)/", re.IGNORECASE)
 SUPPORTED = ("Python", "Java", "C", "C++", "JavaScript", "TypeScript", "Go", "Rust")
 
 
