@@ -168,6 +168,8 @@ OVERRIDES: dict[str, tuple[str, str]] = {
     "lua/lua": ("MIT", "no licence file; lua.h ends with the MIT licence text (Lua.org, PUC-Rio)"),
     "libffi/libffi": ("MIT", "LICENSE: MIT for libffi; LICENSE-BUILDTOOLS: GPL (with autoconf exceptions) for the m4/autotools build files only"),
     "PCRE2Project/pcre2": ("BSD-3-Clause", "LICENCE.md: BSD-3-Clause WITH PCRE2-exception (the exception only waives notice for binaries); COPYING points to it"),
+    "BurntSushi/ripgrep": ("MIT OR Unlicense", "COPYING: 'dual-licensed under the Unlicense and MIT licenses ... either license'"),
+    "rust-lang/cargo": ("Apache-2.0 OR MIT", "LICENSE-THIRD-PARTY: 'The Cargo source code itself does not bundle any third party libraries' (notices for statically linked binaries)"),
     "python-pillow/Pillow": ("MIT-CMU", "LICENSE: PIL licence, 'licensed under the open source MIT-CMU License'"),
 }
 
