@@ -109,7 +109,9 @@ def licence(gd: Path) -> tuple[str, list[str]]:
         return uniq[0], top
     # several licence files, each permissive: a dual licence such as LICENSE-MIT + LICENSE-APACHE,
     # unless no pointer says "either" and the texts are simply concatenated requirements
-    dual = {n.upper().split(".")[0] for n in top} in ({"LICENSE-MIT", "LICENSE-APACHE"}, {"LICENSE-MIT", "LICENSE-APACHE-2.0"})
+    # the Rust convention: LICENSE-MIT + LICENSE-APACHE (any separator) means "MIT OR Apache-2.0"
+    kinds = {re.sub(r"^LICEN[CS]E[-._]?", "", n.upper()).split("-")[0].split(".")[0] for n in top}
+    dual = kinds == {"MIT", "APACHE"} and set(uniq) == {"MIT", "Apache-2.0"}
     return (" OR " if either or dual else " AND ").join(uniq), top
 
 
@@ -170,6 +172,7 @@ OVERRIDES: dict[str, tuple[str, str]] = {
     "PCRE2Project/pcre2": ("BSD-3-Clause", "LICENCE.md: BSD-3-Clause WITH PCRE2-exception (the exception only waives notice for binaries); COPYING points to it"),
     "BurntSushi/ripgrep": ("MIT OR Unlicense", "COPYING: 'dual-licensed under the Unlicense and MIT licenses ... either license'"),
     "rust-lang/cargo": ("Apache-2.0 OR MIT", "LICENSE-THIRD-PARTY: 'The Cargo source code itself does not bundle any third party libraries' (notices for statically linked binaries)"),
+    "tauri-apps/tauri": ("Apache-2.0 OR MIT", "LICENSE.spdx declares Apache-2.0 and MIT; LICENSE_APACHE-2.0 and LICENSE_MIT (the Rust dual licence)"),
     "python-pillow/Pillow": ("MIT-CMU", "LICENSE: PIL licence, 'licensed under the open source MIT-CMU License'"),
 }
 
