@@ -107,12 +107,13 @@ def licence(gd: Path) -> tuple[str, list[str]]:
         return "; ".join(f"{n}={p}" for n, p in zip(top, parts)), top
     if len(uniq) == 1:
         return uniq[0], top
+    atoms = list(dict.fromkeys(a for u in uniq for a in u.split(" AND ")))
     # several licence files, each permissive: a dual licence such as LICENSE-MIT + LICENSE-APACHE,
     # unless no pointer says "either" and the texts are simply concatenated requirements
     # the Rust convention: LICENSE-MIT + LICENSE-APACHE (any separator) means "MIT OR Apache-2.0"
     kinds = {re.sub(r"^LICEN[CS]E[-._]?", "", n.upper()).split("-")[0].split(".")[0] for n in top}
     dual = kinds == {"MIT", "APACHE"} and set(uniq) == {"MIT", "Apache-2.0"}
-    return (" OR " if either or dual else " AND ").join(uniq), top
+    return (" OR ".join(uniq) if either or dual else " AND ".join(atoms)), top
 
 
 def is_permissive(lic: str) -> bool:
