@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, "/work/main/server")
-from manyskills.data.denylist import is_denied  # noqa: E402
+from manyskills.data.denylist import is_denied
 
 MIRRORS = Path("/work/.mirror")
 PERMISSIVE = {"MIT", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "ISC", "Unlicense", "Zlib", "PSF-2.0", "0BSD", "BSL-1.0", "CC0-1.0", "curl", "HPND", "MIT-CMU", "MIT-0"}

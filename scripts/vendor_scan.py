@@ -11,13 +11,14 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 sys.path.insert(0, "/work/main/server")
-from manyskills.data.denylist import is_denied  # noqa: E402
+from manyskills.data.denylist import is_denied
 
 
 def main() -> None:
-    data = json.load(open(sys.argv[1]))
+    data = json.loads(Path(sys.argv[1]).read_text())
     for entry in data["repos"]:
         paths = subprocess.run(["git", f"--git-dir={entry['mirror']}", "ls-tree", "-r", "--name-only", "HEAD"],
                                capture_output=True, text=True, errors="replace", check=True).stdout.splitlines()
