@@ -66,3 +66,22 @@ def test_every_canonical_entry_denied():
         assert is_denied(canon)
         for a in aliases:
             assert is_denied(a), a
+
+
+@pytest.mark.parametrize("name", [
+    "BugsInPy", "soarsmu-BugsInPy", "ConDefects", "Codeflaws", "defects4j", "rjust-defects4j", "Defects4J-dissection",
+    "BugsJS", "bugs-js", "ManySStuBs4J", "mineSStuBs", "PySStuBs", "QuixBugs", "jkoppel-QuixBugs", "PyPIBugs",
+    "TSSB-3M", "my-defects4j-fork", "bugsinpy_data",
+])
+def test_bug_datasets_denied(name):
+    assert is_denied(name)
+
+
+@pytest.mark.parametrize("path", ["datasets/BugsInPy/projects/x.py", "vendor/defects4j/Foo.java", "bugsjs/lib/a.js"])
+def test_bug_dataset_paths_denied(path):
+    assert is_denied("someproject", path)
+
+
+@pytest.mark.parametrize("name", ["bugsnag", "pybugz", "stubs", "typeshed-stubs", "codecov", "defects", "flawfinder"])
+def test_names_near_bug_datasets_allowed(name):
+    assert not is_denied(name)

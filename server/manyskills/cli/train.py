@@ -37,7 +37,7 @@ def add_parsers(sub) -> None:
     e.set_defaults(run=run_eval)
 
     d = sub.add_parser("data", help="build training data from real code")
-    d.add_argument("action", choices=("build",))
+    d.add_argument("action", choices=("build", "history", "history-merge"))
     d.add_argument("rest", nargs=argparse.REMAINDER, help="options for the builder (see `manyskills data build -h`)")
     d.set_defaults(run=run_data)
 
@@ -72,6 +72,10 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_data(args: argparse.Namespace) -> int:
+    if args.action in ("history", "history-merge"):  # fixes mined from git history (data/gitmine.py)
+        from manyskills.data import gitmine
+
+        return (gitmine.main if args.action == "history" else gitmine.merge_main)(args.rest)
     from manyskills.data.build import main as build_main
 
     return build_main(args.rest)

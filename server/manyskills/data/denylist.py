@@ -5,8 +5,10 @@ version, under any packaging name.
 prefixes and suffixes such as `python-`, `python3-`, `node-`, `lib…-java`, `golang-github-…`,
 `rust-`, version suffixes) and compares it with the reserved names *exactly*; it also checks every
 component of `path` the same way, so a vendored copy (`third_party/tornado/web.py`) is caught.
-Competitive-programming material (AtCoder, Codeforces, LeetCode, …) is matched by substring,
-since such collections have no canonical package name.
+Competitive-programming material (AtCoder, Codeforces, LeetCode, …) and the bug datasets
+(BugsInPy, ConDefects, Codeflaws, Defects4J, BugsJS, ManySStuBs4J, PySStuBs, QuixBugs, PyPIBugs,
+TSSB-3M) are matched by substring, since such collections have no canonical package name and their
+copies carry the dataset's name in some form.
 
 Deliberately exact rather than substring for package names: `tornado` is denied, while
 `tornado-extra`-style plugins are a different project (they are still caught when they vendor
@@ -51,6 +53,16 @@ DENIED_PROJECTS: dict[str, tuple[str, ...]] = {
         "commonslang3",
     ),
     "quixbugs": ("quix-bugs",),
+    # bug datasets and benchmarks (issue 18): their bugs must not reach training under any name
+    "bugsinpy": ("bugs-in-py",),
+    "condefects": (),
+    "codeflaws": (),
+    "defects4j": ("defects4j-dissection",),
+    "bugsjs": ("bugs-js", "bugsjs-dataset"),
+    "manysstubs4j": ("manysstubs", "minesstubs", "sstubs"),
+    "pysstubs": (),
+    "pypibugs": (),
+    "tssb-3m": ("tssb3m",),
     # competitive programming (also matched by substring below)
     "atcoder": ("ac-library", "atcoder-library"),
     "codeforces": (),
@@ -60,7 +72,9 @@ DENIED_PROJECTS: dict[str, tuple[str, ...]] = {
 }
 
 # matched anywhere in a normalised name or path component
-_DENIED_SUBSTRINGS = ("atcoder", "codeforces", "competitive", "leetcode", "quixbugs", "topcoder", "codechef", "hackerrank", "codejam")
+_DENIED_SUBSTRINGS = ("atcoder", "codeforces", "competitive", "leetcode", "quixbugs", "topcoder", "codechef", "hackerrank", "codejam",
+                      # bug datasets: forks and mirrors are named after them ("defects4j-fork", "BugsInPy-data")
+                      "bugsinpy", "condefects", "codeflaws", "defects4j", "bugsjs", "sstubs", "pypibugs", "tssb3m")
 
 _PREFIXES = ("python3-", "python-", "py3-", "pypi-", "node-", "nodejs-", "golang-github-", "golang-", "rust-", "ruby-", "perl-", "r-cran-")
 _VERSION_SUFFIX = re.compile(r"(?:[-_.]?v?\d+(?:[._]\d+)*(?:[a-z]+\d*)?)$")
