@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from manyskills.cli.main import main as cli_main
 from manyskills.data.fixdedup import merge_files
+from manyskills.data.fixdiff import FunctionFix, function_fix
+from manyskills.data.fixtags import fix_tag
 from manyskills.data.gitmine import (
     detect_licence,
     git_dir_of,
@@ -293,3 +295,88 @@ def test_several_repositories_in_one_run_dedup(tmp_path):
     out = tmp_path / "both.jsonl"
     assert cli_main(["data", "history", "--repo", str(a.root), "--repo", str(b.root), "--out", str(out)]) == 0
     assert len(out.read_text().splitlines()) == 2
+
+
+@pytest.mark.parametrize(("buggy", "fixed", "tag"), [
+    (["if x <= n:"], ["if x < n:"], "off_by_one"),
+    (["if x < n:"], ["if x > n:"], "wrong_comparison"),
+    (["y = a[i]"], ["y = a[i - 1]"], "off_by_one"),
+    (["y = a[3]"], ["y = a[2]"], "off_by_one"),
+    (["y = a + b"], ["y = a * b"], "wrong_binary_operator"),
+    (["if x:"], ["if not x:"], "negated_condition"),
+    (["if (!ok) {"], ["if (ok) {"], "negated_condition"),
+    (["if x and y:"], ["if x or y:"], "and_or_swap"),
+    (["if (a || b) {"], ["if (a && b) {"], "and_or_swap"),
+    (["if x == None:"], ["if x is None:"], "is_vs_equality"),
+    (["if x is not y:"], ["if x != y:"], "is_vs_equality"),
+    (["f(a, b)"], ["f(b, a)"], "swapped_arguments"),
+    (["z = ctx.args + ctx.extra"], ["z = ctx.extra + ctx.args"], "swapped_operands"),
+    (["x = a if c else b"], ["x = b if c else a"], "swapped_branches"),
+    (["y = foo(a)"], ["y = foo(b)"], "variable_misuse"),
+    (["y = o.foo(a)"], ["y = o.bar(a)"], "wrong_attribute"),
+    (["p->next = q;"], ["p->prev = q;"], "wrong_attribute"),
+    (["timeout = 30"], ["timeout = 300"], "wrong_literal"),
+    (["flag = True"], ["flag = False"], "wrong_literal"),
+    (['d["nmae"]'], ['d["name"]'], "wrong_string"),
+    (['raise E("no such file")'], ['raise E("no such file or directory")'], "message_text"),
+    (["return x"], ["return x + y"], "wrong_return_value"),
+    (["return self.close()"], ["self.close()"], "wrong_return_value"),
+    ([], ["if x is None:", "    return"], "removed_check"),
+    (["if a:"], ["if a and b:"], "removed_check"),
+    (["v = f()"], ["v = await f()"], "missing_await"),
+    ([], ["break;"], "missing_break"),
+    (["break"], [], "extra_break"),
+    (["i++;"], [], "extra_increment"),
+    ([], ["self.flush()"], "missing_statement"),
+    (["log(x)"], [], "extra_statement"),
+    (["x = compute(y) + 2"], ["x = (compute(y) + 2) // k"], "other"),
+])
+def test_fix_tags(buggy, fixed, tag):
+    assert fix_tag(buggy, fixed) == tag
+
+
+def test_duplicated_statement_tag_needs_the_copy_next_to_it():
+    assert fix_tag(["total += x"], [], ["total += x"], ["return total"]) == "duplicated_statement"
+    assert fix_tag(["total += x"], [], ["y = 1"], ["return total"]) == "extra_statement"
+
+
+C_BEFORE = """\
+int clamp(int v, int hi) {
+    /* keep v
+       below hi */
+    if (v > hi) {
+        return hi;
+    }
+    return v;
+}
+
+int twice(int v) {
+    return v * 2;
+}
+"""
+
+
+def test_function_fix_shapes():
+    # comments and layout: nothing significant changed
+    reformatted = C_BEFORE.replace("below hi */", "under hi */").replace("    return v;\n}", "    return   v;\n}")
+    assert function_fix("c", C_BEFORE, reformatted) == "formatting-only"
+    # one token in one function, bug line counted within the function
+    fix = function_fix("c", C_BEFORE, C_BEFORE.replace("if (v > hi)", "if (v >= hi)"))
+    assert isinstance(fix, FunctionFix) and fix.qualified_name == "clamp" and fix.bug_lines == [3]
+    assert fix.tag == "off_by_one" and fix.changed_lines == 1
+    # two functions
+    both = C_BEFORE.replace("if (v > hi)", "if (v >= hi)").replace("v * 2", "v << 1")
+    assert function_fix("c", C_BEFORE, both) == "several-functions"
+    # four significant lines
+    many = C_BEFORE.replace("return v;\n}", "v = v + 1;\n    v = v + 2;\n    v = v + 3;\n    return v + 4;\n}", 1)
+    assert function_fix("c", C_BEFORE, many) == "too-many-lines"
+    # outside any function
+    assert function_fix("c", C_BEFORE, "#include <stdio.h>\n" + C_BEFORE) == "outside-function"
+
+
+def test_python_indentation_is_significant_and_docstrings_are_not():
+    before = "def f(xs):\n    for x in xs:\n        if x:\n            return x\n        return None\n"
+    fix = function_fix("python", before, before.replace("        return None\n", "    return None\n"))
+    assert isinstance(fix, FunctionFix) and fix.bug_lines == [4]
+    documented = before.replace("def f(xs):\n", 'def f(xs):\n    """First truthy x."""\n')
+    assert function_fix("python", before, documented) == "not-behavioural"

@@ -163,9 +163,10 @@ def function_fix(language: str, before_text: str, after_text: str) -> FunctionFi
     start = fa.span.start.line
     bug_lines = sorted({x - start for x in anchor_a if fa.span.contains_line(x)})
     raw_a, raw_b = _without_comments(a.tree, a.lines), _without_comments(b.tree, b.lines)
-    context = [a.significant[i].split("|", 1)[1] if language == "python" else a.significant[i]
-               for i in ia if fa.span.contains_line(i) and i not in removed]
-    tag = fix_tag([raw_a[i] for i in removed], [raw_b[j] for j in added], context)
+    inside = [i for i in ia if fa.span.contains_line(i) and i not in removed]
+    first, last = min(anchor_a), max(anchor_a)
+    tag = fix_tag([raw_a[i] for i in removed], [raw_b[j] for j in added],
+                  [raw_a[i] for i in inside if i < first], [raw_a[i] for i in inside if i > last])
     if tag == "message_text":
         return "message-only"
     single = diff_functions(before, after)

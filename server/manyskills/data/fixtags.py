@@ -68,14 +68,15 @@ _ORDER_SWAP = {frozenset({"<", "<="}), frozenset({">", ">="})}
 _ARITHMETIC = frozenset({"+", "-", "*", "/", "%", "//", "**", "<<", ">>", ">>>", "&", "|", "^",
                          "+=", "-=", "*=", "/=", "%=", "//=", "**=", "<<=", ">>=", "&=", "|=", "^="})
 _BOOLEAN = frozenset({"and", "or", "&&", "||"})
-_NEGATIONS = frozenset({"not", "!"})
+_NEGATIONS_ADDED = (["not"], ["!"])  # the whole token edit of a negated condition
 _BOOL_NULL = frozenset({"True", "False", "true", "false", "None", "null", "nil", "undefined", "NULL", "nullptr"})
-_KEYWORDS = frozenset(
-    "if else elif for while do return break continue def class fn func function let const var new delete "
-    "in is not and or try except catch finally raise throw with as import from pass yield await async "
-    "lambda switch case default struct impl pub mut static public private protected final void int "
-    "goto sizeof typeof instanceof match loop".split()
-)
+_KEYWORDS = frozenset({
+    "if", "else", "elif", "for", "while", "do", "return", "break", "continue", "def", "class", "fn", "func",
+    "function", "let", "const", "var", "new", "delete", "in", "is", "not", "and", "or", "try", "except",
+    "catch", "finally", "raise", "throw", "with", "as", "import", "from", "pass", "yield", "await", "async",
+    "lambda", "switch", "case", "default", "struct", "impl", "pub", "mut", "static", "public", "private",
+    "protected", "final", "void", "int", "goto", "sizeof", "typeof", "instanceof", "match", "loop",
+})
 _ATTRIBUTE_DOTS = frozenset({".", "->", "::", "?."})
 _PROSE = re.compile(r"[A-Za-z]{2,}[,.:;!?]?\s+[A-Za-z(]")
 
@@ -169,7 +170,7 @@ def _inserted_tag(lines: list[str]) -> str:
     return "missing_statement"
 
 
-def _deleted_tag(lines: list[str], context: list[str]) -> str:
+def _deleted_tag(lines: list[str], before: list[str], after: list[str]) -> str:
     """Tag when the fix deletes whole lines (the buggy side has extra ones)."""
     toks = tokens(lines[0]) if lines else []
     if toks[:1] == ["break"]:
@@ -177,20 +178,22 @@ def _deleted_tag(lines: list[str], context: list[str]) -> str:
     body = [t for t in toks if t != ";"]
     if "++" in body or "--" in body or (len(body) == 3 and body[1] in ("+=", "-=") and body[2] == "1"):
         return "extra_increment"
-    norm = [" ".join(tokens(x)) for x in lines]
-    if any(n and n in context for n in norm):
-        return "duplicated_statement"
+    block = [" ".join(tokens(x)) for x in lines]
+    k = len(block)
+    if (before[-k:] == block or after[:k] == block) and sum(len(tokens(x)) for x in lines) >= 3:
+        return "duplicated_statement"  # the same statement(s) right before or after
     return "extra_statement"
 
 
-def fix_tag(buggy_lines: list[str], fixed_lines: list[str], context: list[str] | None = None) -> str:
+def fix_tag(buggy_lines: list[str], fixed_lines: list[str], before: list[str] = (), after: list[str] = ()) -> str:
     """The operator tag of a fix that turns `buggy_lines` into `fixed_lines` (the changed, comment-free
-    lines of each side; one side may be empty). `context` holds the other lines of the buggy function,
-    token-joined, to recognise a deleted duplicate."""
+    lines of each side; one side may be empty). `before` and `after` are the buggy function's
+    unchanged lines above and below them (to recognise a deleted duplicate)."""
     if not buggy_lines and fixed_lines:
         return _inserted_tag(fixed_lines)
     if buggy_lines and not fixed_lines:
-        return _deleted_tag(buggy_lines, context or [])
+        norm = lambda lines: [" ".join(tokens(x)) for x in lines if tokens(x)]
+        return _deleted_tag(buggy_lines, norm(before), norm(after))
     a = [t for line in buggy_lines for t in tokens(line)]
     b = [t for line in fixed_lines for t in tokens(line)]
     if a == b:
@@ -211,8 +214,8 @@ def fix_tag(buggy_lines: list[str], fixed_lines: list[str], context: list[str] |
         return "is_vs_equality"
     if pair in ((("not", "in"), ("in",)), (("in",), ("not", "in")), (("is",), ("is", "not")), (("is", "not"), ("is",))):
         return "negated_condition"
-    for left in range(0, min(p, 4) + 1):  # operands may share their first or last tokens (`x.a + x.b`)
-        for right in range(0, min(s, 4) + 1):
+    for left in range(min(p, 4) + 1):  # operands may share their first or last tokens (`x.a + x.b`)
+        for right in range(min(s, 4) + 1):
             swapped = _swap(a[p - left:len(a) - s + right], b[p - left:len(b) - s + right])
             if swapped:
                 return swapped
@@ -220,10 +223,12 @@ def fix_tag(buggy_lines: list[str], fixed_lines: list[str], context: list[str] |
     if len(ops) == 1:
         tag, i1, i2, j1, j2 = ops[0]
         added, removed = b[j1:j2], a[i1:i2]
-        if tag == "insert" and added in (["not"], ["!"]) or tag == "delete" and removed in (["not"], ["!"]):
+        if tag == "insert" and added in _NEGATIONS_ADDED or tag == "delete" and removed in _NEGATIONS_ADDED:
             return "negated_condition"
         if tag == "insert" and added == ["await"]:
             return "missing_await"
+        if tag == "delete" and removed == ["return"] or tag == "insert" and added == ["return"]:
+            return "wrong_return_value"
         change = added if tag == "insert" else removed if tag == "delete" else []
         if len(change) == 2 and change[0] in ("+", "-") and _int_value(change[1]) == 1:
             return "off_by_one"

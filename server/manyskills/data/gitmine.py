@@ -154,7 +154,7 @@ def repository_name(path: str | Path, git_dir: str) -> str:
     p = Path(path).resolve()
     if p.name in ("repo", ".git"):
         p = p.parent
-    name = p.name[:-4] if p.name.endswith(".git") else p.name
+    name = p.name.removesuffix(".git")
     return name.replace("+", "/", 1)
 
 
