@@ -226,6 +226,24 @@ def test_message_filter():
     assert not is_fix_message("Fix CI")
     assert not is_fix_message("fix mypy errors")
     assert is_fix_message("Fix typo in variable name that broke parsing")
+    assert not is_fix_message("Resolve get_first clippy lint")
+    assert not is_fix_message("Fix eslint errors in the parser")
+    assert is_fix_message("Fix leak found by Coverity")
+
+
+def test_dual_licence_and_unreadable_objects(tmp_path):
+    repo = _fix_repo(tmp_path / "dual", CORE, "    if value < high:", "    if value > high:")
+    repo.write("LICENSE-MIT", "Permission is hereby granted, free of charge, to any person\n")
+    repo.write("LICENSE-APACHE", "Apache License\nVersion 2.0, January 2004\n")
+    repo.commit("Add licences")
+    assert detect_licence(git_dir_of(repo.root)) == "Apache-2.0 OR MIT"
+    ok = mine_repository(repo.root)
+    assert ok.stats["pairs"] == 1
+    # a partial mirror: the fixed blob is missing; the commit is counted, not fatal
+    blob = repo.git("rev-parse", "HEAD~1:src/core.py")
+    (repo.root / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    broken = mine_repository(repo.root)
+    assert broken.stats["pairs"] == 0 and broken.stats["dropped"]["unreadable"] == 1
 
 
 def test_test_paths():

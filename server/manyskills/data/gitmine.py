@@ -14,7 +14,8 @@ non-merge history of HEAD, cheapest filters first so that only a few files are e
    `fixdiff.function_fix` keeps a file when its edit is 1–3 significant lines inside one function.
 
 **Fix keywords.** A message counts as a fix when, after phrases that fix something other than code
-behaviour are removed ("fix typos in docs", "fix lint", "fix CI", "fix tests", ...), it contains one
+behaviour are removed ("fix typos in docs", "fix lint", "fix CI", "fix tests", ...), and unless
+its subject names a linter or formatter (clippy, eslint, mypy, ...: those fix no behaviour), it contains one
 of `_FIX_WORDS`: the words of Mockus & Votta (2000) and Ray et al. (2014) — fix, bug, error, issue
 (here only with a number: "issue #12", "gh-12"), mistake, incorrect, fault, defect, flaw — which
 ManySStuBs4J used, plus the failure words of the bug-fix corpora that followed (crash, wrong,
@@ -86,6 +87,12 @@ _NON_CODE_FIX = re.compile(
     + r"|\b" + _NOT_CODE + r"\s+(?:fix(?:e[sd]|es)?|errors?|typos?|issues?)\b",
     re.IGNORECASE,
 )
+# a subject naming a linter or formatter: the change satisfies a tool, it fixes no behaviour
+_TOOL_SUBJECT = re.compile(
+    r"\b(?:clippy|lint(?:s|er|ing)?|rustfmt|gofmt|go vet|golint|staticcheck|prettier|eslint|tslint|flake8|pylint"
+    r"|mypy|pyright|isort|ruff|reformat(?:ted|ting)?|code style|coding style)\b",
+    re.IGNORECASE,
+)
 _REVERT = re.compile(r"^\s*(?:revert|reapply|re-apply|reland|re-land|unrevert)\b|\bThis reverts commit\b", re.IGNORECASE)
 _REVERTED_SHA = re.compile(r"\bThis reverts commit ([0-9a-fA-F]{7,40})")
 _MERGE_SUBJECT = re.compile(r"^\s*Merge (?:branch|pull request|remote-tracking|tag|commit)\b")
@@ -105,6 +112,8 @@ _GENERATED_FILE = re.compile(r"\.min\.[cm]?js$|[-_.]generated\.|\.pb\.(?:go|cc|h
 
 def is_fix_message(message: str) -> bool:
     """True when a commit message says it fixes code behaviour (see the module docstring)."""
+    if _TOOL_SUBJECT.search(message.strip().split("\n", 1)[0]):
+        return False
     return bool(_FIX_WORDS.search(_NON_CODE_FIX.sub(" ", message)))
 
 
@@ -182,20 +191,22 @@ _LICENCE_TEXTS = (  # (SPDX id, phrases that must all occur), most specific firs
 
 
 def detect_licence(git_dir: str, rev: str = "HEAD") -> str:
-    """SPDX id of the licence file at the top of `rev` ("" when none is recognised)."""
+    """SPDX id of the licence files at the top of `rev`, joined by " OR " when several ("" when none
+    is recognised)."""
     try:
         names = [n for n in _git(git_dir, "ls-tree", "--name-only", rev).split("\n") if _LICENCE_FILE.match(n)]
     except RuntimeError:
         return ""
-    for name in sorted(names, key=len):
+    found: list[str] = []
+    for name in sorted(names):
         try:
-            text = " ".join(_git(git_dir, "show", f"{rev}:{name}").split())
+            text = " ".join(_git(git_dir, "show", f"{rev}:{name}").split()).lower()
         except RuntimeError:
             continue
-        for spdx, phrases in _LICENCE_TEXTS:
-            if all(ph.lower() in text.lower() for ph in phrases):
-                return spdx
-    return ""
+        spdx = next((spdx for spdx, phrases in _LICENCE_TEXTS if all(ph.lower() in text for ph in phrases)), "")
+        if spdx and spdx not in found:
+            found.append(spdx)
+    return " OR ".join(found)  # LICENSE-APACHE + LICENSE-MIT: the usual dual licence
 
 
 @dataclass
@@ -229,11 +240,18 @@ def _commits(git_dir: str, since: str | None, limit: int | None) -> list[_Commit
 
 
 def _changed_files(git_dir: str, shas: list[str]) -> dict[str, list[_File]]:
-    """Per commit: its changed paths with blob ids (raw) and added+deleted lines (numstat)."""
+    """Per commit: its changed paths with blob ids (raw) and added+deleted lines (numstat). A commit
+    git cannot diff (an object missing from a partial mirror) is left out; halving the batch finds it."""
+    try:
+        text = _git(git_dir, "diff-tree", "--stdin", "-r", "--no-renames", "--raw", "--numstat", "--no-abbrev",
+                    stdin="\n".join(shas) + "\n")
+    except RuntimeError:
+        if len(shas) <= 1:
+            return {}
+        half = len(shas) // 2
+        return {**_changed_files(git_dir, shas[:half]), **_changed_files(git_dir, shas[half:])}
     files: dict[str, dict[str, _File]] = {}
     current: dict[str, _File] | None = None
-    text = _git(git_dir, "diff-tree", "--stdin", "-r", "--no-renames", "--raw", "--numstat", "--no-abbrev",
-                stdin="\n".join(shas) + "\n")
     for line in text.split("\n"):
         if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", line):
             current = files.setdefault(line, {})
@@ -340,7 +358,9 @@ def mine_repository(path: str | Path, repository: str | None = None, licence: st
         source = [(f, lang) for f in by_sha.get(c.sha, []) if (lang := language_for_path(f.path))
                   and not is_vendored_path(f.path)]
         code = [(f, lang) for f, lang in source if not is_test_path(f.path)]
-        if not source:
+        if c.sha not in by_sha:
+            drops["unreadable"] += 1
+        elif not source:
             drops["no-source-change"] += 1
         elif not code:
             drops["test-only"] += 1
@@ -359,7 +379,7 @@ def mine_repository(path: str | Path, repository: str | None = None, licence: st
                 continue
             before, after = blobs.text(f.old_blob), blobs.text(f.new_blob)
             if before is None or after is None:
-                drops["not-utf8"] += 1
+                drops["unreadable"] += 1  # missing from the mirror, or not UTF-8
                 continue
             try:
                 fix = function_fix(lang, before, after)
