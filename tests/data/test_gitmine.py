@@ -398,3 +398,28 @@ def test_python_indentation_is_significant_and_docstrings_are_not():
     assert isinstance(fix, FunctionFix) and fix.bug_lines == [4]
     documented = before.replace("def f(xs):\n", 'def f(xs):\n    """First truthy x."""\n')
     assert function_fix("python", before, documented) == "not-behavioural"
+
+
+JAVA_BEFORE = """\
+class Out {
+  void write(Object src, Appendable w) {
+    String s = render(src);
+    w.append(s);
+  }
+
+  void write(Object src, StringBuilder b) {
+    String s = render(src);
+    b.append(s, 0, 1);
+  }
+}
+"""
+
+
+def test_overloads_are_not_one_function():
+    # the edit removes a line of the first overload and adds one to the second: same name, two functions
+    after = JAVA_BEFORE.replace("    w.append(s);\n", "").replace("    b.append(s, 0, 1);\n",
+                                                                   "    b.append(s, 0, 1);\n    b.append(';');\n")
+    assert function_fix("java", JAVA_BEFORE, after) in ("several-functions", "unmatched-function")
+    fix = function_fix("java", JAVA_BEFORE, JAVA_BEFORE.replace("b.append(s, 0, 1)", "b.append(s, 0, 2)"))
+    assert isinstance(fix, FunctionFix) and fix.qualified_name == "Out.write" and fix.bug_lines == [2]
+    assert "StringBuilder" in fix.before and fix.tag == "off_by_one"

@@ -150,6 +150,13 @@ def function_fix(language: str, before_text: str, after_text: str) -> FunctionFi
         return "several-functions"
     if fa.is_test or fb.is_test:
         return "test-function"
+    # the two functions must be one function before and after: an overload or a moved copy with the
+    # same name differs by more than the edit
+    inner_a = [a.significant[i] for i in ia if fa.span.contains_line(i)]
+    inner_b = [b.significant[j] for j in ib if fb.span.contains_line(j)]
+    inner_ops = difflib.SequenceMatcher(a=inner_a, b=inner_b, autojunk=False).get_opcodes()
+    if sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in inner_ops if tag != "equal") != changed:
+        return "unmatched-function"
     before, after = function_code(fa, a.lines), function_code(fb, b.lines)
     if before.count("\n") != fa.span.end.line - fa.span.start.line or after.count("\n") != fb.span.end.line - fb.span.start.line:
         return "unaligned-function"
