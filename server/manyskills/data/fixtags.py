@@ -22,6 +22,8 @@ the mutator can perform, and the mutator's registry is free to change. Mapping a
 | swapped_operands        | two operands of an operator exchanged           | (none)                  |
 | swapped_branches        | the two arms of a conditional exchanged         | swapped_branches        |
 | variable_misuse         | one identifier in place of another              | variable_misuse         |
+| wrong_function          | another plain function called (variable_misuse  | (none)                  |
+|                         | never rewrites a callee)                        |                         |
 | wrong_attribute         | another attribute / method name after `.`/`->`  | wrong_attribute         |
 | wrong_literal           | another number / boolean / null literal         | wrong_literal           |
 | wrong_string            | another string literal (often a message)        | (wrong_literal on text) |
@@ -32,6 +34,8 @@ the mutator can perform, and the mutator's registry is free to change. Mapping a
 | extra_break             | has a `break` the fix deletes                   | extra_break             |
 | extra_increment         | has an increment the fix deletes                | extra_increment         |
 | duplicated_statement    | has a repeated statement the fix deletes        | duplicated_statement    |
+| missing_argument        | lacks an argument the fix inserts (`, x`)       | (none)                  |
+| extra_argument          | has an argument the fix deletes                 | (none)                  |
 | missing_statement       | lacks another statement the fix inserts         | (none)                  |
 | extra_statement         | has another statement the fix deletes           | (none)                  |
 | other                   | anything else                                   | (none)                  |
@@ -50,11 +54,13 @@ FIX_TAGS = (
     "assignment_vs_equality", "increment_swap", "negated_condition", "swapped_arguments", "swapped_operands",
     "swapped_branches", "variable_misuse", "wrong_attribute", "wrong_literal", "wrong_string",
     "wrong_return_value", "removed_check", "missing_await", "missing_break", "extra_break", "extra_increment",
-    "duplicated_statement", "missing_statement", "extra_statement", "other", "message_text",
+    "duplicated_statement", "missing_statement", "extra_statement", "wrong_function", "missing_argument",
+    "extra_argument", "other", "message_text",
 )
 # the tags that name an operator of data/mutations.py (the rest have no injecting counterpart)
 MUTATION_OPERATOR_TAGS = frozenset(FIX_TAGS) - {"swapped_operands", "wrong_string", "missing_statement",
-                                                "extra_statement", "other", "message_text"}
+                                                "extra_statement", "wrong_function", "missing_argument",
+                                                "extra_argument", "other", "message_text"}
 
 _TOKEN = re.compile(
     r"""[rbuRBUfF]{0,2}(?:"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`(?:\\.|[^`\\])*`)"""  # strings (with prefixes)
@@ -110,7 +116,7 @@ def _is_literal(tok: str) -> bool:
     return _is_number(tok) or tok in _BOOL_NULL
 
 
-def _one_token(a: str, b: str, prev: str | None) -> str:
+def _one_token(a: str, b: str, prev: str | None, following: str | None) -> str:
     """Tag for a single token `b` (fixed) that the buggy side spelled `a`."""
     pair = frozenset({a, b})
     if a in _COMPARISON and b in _COMPARISON:
@@ -134,7 +140,9 @@ def _one_token(a: str, b: str, prev: str | None) -> str:
         # prose in both (a space between letters): a message or a comment-like text, not behaviour
         return "message_text" if _PROSE.search(a) and _PROSE.search(b) else "wrong_string"
     if _is_identifier(a) and _is_identifier(b):
-        return "wrong_attribute" if prev in _ATTRIBUTE_DOTS else "variable_misuse"
+        if prev in _ATTRIBUTE_DOTS:
+            return "wrong_attribute"
+        return "wrong_function" if following == "(" else "variable_misuse"
     return "other"
 
 
@@ -208,7 +216,7 @@ def fix_tag(buggy_lines: list[str], fixed_lines: list[str], before: list[str] = 
     mid_a, mid_b = a[p:len(a) - s], b[p:len(b) - s]
     prev = a[p - 1] if p > 0 else None
     if len(mid_a) == 1 and len(mid_b) == 1:
-        return _one_token(mid_a[0], mid_b[0], prev)
+        return _one_token(mid_a[0], mid_b[0], prev, a[len(a) - s] if s else None)
     pair = (tuple(mid_a), tuple(mid_b))
     if pair in ((("is", "not"), ("!=",)), (("!=",), ("is", "not")), (("is",), ("==",)), (("==",), ("is",))):
         return "is_vs_equality"
@@ -234,6 +242,8 @@ def fix_tag(buggy_lines: list[str], fixed_lines: list[str], before: list[str] = 
             return "off_by_one"
         if tag == "insert" and change and change[0] in _BOOLEAN and a[:1] in (["if"], ["elif"], ["while"], ["else"]):
             return "removed_check"  # the fix adds a conjunct / disjunct to a condition
+        if tag in ("insert", "delete") and len(change) >= 2 and (change[0] == "," or change[-1] == ","):
+            return "missing_argument" if tag == "insert" else "extra_argument"
     if a[:1] == ["return"] and b[:1] == ["return"]:
         return "wrong_return_value"
     return "other"
