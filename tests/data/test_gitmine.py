@@ -229,6 +229,9 @@ def test_message_filter():
     assert not is_fix_message("Resolve get_first clippy lint")
     assert not is_fix_message("Fix eslint errors in the parser")
     assert is_fix_message("Fix leak found by Coverity")
+    assert not is_fix_message("Fixed Eclipse warnings")
+    assert not is_fix_message("Fix compiler warnings on MSVC")
+    assert is_fix_message("Fix spurious ResourceWarning: close the socket")
 
 
 def test_dual_licence_and_unreadable_objects(tmp_path):

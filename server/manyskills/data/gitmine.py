@@ -15,7 +15,7 @@ non-merge history of HEAD, cheapest filters first so that only a few files are e
 
 **Fix keywords.** A message counts as a fix when, after phrases that fix something other than code
 behaviour are removed ("fix typos in docs", "fix lint", "fix CI", "fix tests", ...), and unless
-its subject names a linter or formatter (clippy, eslint, mypy, ...: those fix no behaviour), it contains one
+its subject names a linter, formatter or compiler warnings (those fix no behaviour), it contains one
 of `_FIX_WORDS`: the words of Mockus & Votta (2000) and Ray et al. (2014) — fix, bug, error, issue
 (here only with a number: "issue #12", "gh-12"), mistake, incorrect, fault, defect, flaw — which
 ManySStuBs4J used, plus the failure words of the bug-fix corpora that followed (crash, wrong,
@@ -90,7 +90,8 @@ _NON_CODE_FIX = re.compile(
 # a subject naming a linter or formatter: the change satisfies a tool, it fixes no behaviour
 _TOOL_SUBJECT = re.compile(
     r"\b(?:clippy|lint(?:s|er|ing)?|rustfmt|gofmt|go vet|golint|staticcheck|prettier|eslint|tslint|flake8|pylint"
-    r"|mypy|pyright|isort|ruff|reformat(?:ted|ting)?|code style|coding style)\b",
+    r"|mypy|pyright|isort|ruff|reformat(?:ted|ting)?|code style|coding style|checkstyle"
+    r"|(?:compiler|compile|build|eclipse|gcc|clang|msvc|javac|deprecation|unused[- ]\w+) warnings?)\b",
     re.IGNORECASE,
 )
 _REVERT = re.compile(r"^\s*(?:revert|reapply|re-apply|reland|re-land|unrevert)\b|\bThis reverts commit\b", re.IGNORECASE)
