@@ -66,6 +66,7 @@ log = logging.getLogger("manyskills.data.gitmine")
 COMMIT_FIX = "commit-fix"  # source and operator of these examples
 MAX_SOURCE_FILES = 3
 MAX_FILE_CHURN = 40  # added + deleted lines of one source file (comments included: numstat cannot tell)
+MAX_FILE_CHARS = 1_000_000
 
 _FIX_WORDS = re.compile(
     r"\b(?:fix(?:e[sd]|ing|up)?|hotfix|bug(?:s|fix(?:es)?|gy)?|errors?|erroneous(?:ly)?|mistakes?|mistaken(?:ly)?"
@@ -136,7 +137,7 @@ def is_vendored_path(path: str) -> bool:
 
 def _git(git_dir: str, *args: str, stdin: str | None = None) -> str:
     res = subprocess.run(["git", "--git-dir", git_dir, "-c", "core.quotePath=false", *args], input=stdin,
-                         capture_output=True, text=True, encoding="utf-8", errors="surrogateescape", check=False)
+                         capture_output=True, text=True, encoding="utf-8", errors="replace", check=False)
     if res.returncode != 0:
         raise RuntimeError(f"git {' '.join(args[:2])} failed in {git_dir}: {res.stderr.strip()[-300:]}")
     return res.stdout
@@ -381,6 +382,9 @@ def mine_repository(path: str | Path, repository: str | None = None, licence: st
             before, after = blobs.text(f.old_blob), blobs.text(f.new_blob)
             if before is None or after is None:
                 drops["unreadable"] += 1  # missing from the mirror, or not UTF-8
+                continue
+            if max(len(before), len(after)) > MAX_FILE_CHARS:
+                drops["large-file"] += 1  # generated or bundled code; parsing it twice is all cost
                 continue
             try:
                 fix = function_fix(lang, before, after)
