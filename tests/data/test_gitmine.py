@@ -429,3 +429,26 @@ def test_overloads_are_not_one_function():
     fix = function_fix("java", JAVA_BEFORE, JAVA_BEFORE.replace("b.append(s, 0, 1)", "b.append(s, 0, 2)"))
     assert isinstance(fix, FunctionFix) and fix.qualified_name == "Out.write" and fix.bug_lines == [2]
     assert "StringBuilder" in fix.before and fix.tag == "off_by_one"
+
+
+_BODY = {  # one function per language whose line 1 or 2 holds `a < b`
+    "python": "def pick(a, b):\n    if a < b:\n        return a\n    return b\n",
+    "javascript": "function pick(a, b) {\n  if (a < b) {\n    return a;\n  }\n  return b;\n}\n",
+    "typescript": "function pick(a: number, b: number): number {\n  if (a < b) {\n    return a;\n  }\n  return b;\n}\n",
+    "tsx": "const pick = (a: number, b: number): number => {\n  if (a < b) {\n    return a;\n  }\n  return b;\n};\n",
+    "java": "class P {\n  int pick(int a, int b) {\n    if (a < b) {\n      return a;\n    }\n    return b;\n  }\n}\n",
+    "c": "/* pick */\nint pick(int a, int b) {\n    if (a < b) {\n        return a;\n    }\n    return b;\n}\n",
+    "cpp": "namespace n {\nint pick(int a, int b) {\n    if (a < b) {\n        return a;\n    }\n    return b;\n}\n}\n",
+    "go": "package p\n\nfunc pick(a int, b int) int {\n\tif a < b {\n\t\treturn a\n\t}\n\treturn b\n}\n",
+    "rust": "fn pick(a: i32, b: i32) -> i32 {\n    if a < b {\n        return a;\n    }\n    b\n}\n",
+}
+
+
+@pytest.mark.parametrize("language", sorted(_BODY))
+def test_every_indexed_language(language):
+    before = _BODY[language]
+    fix = function_fix(language, before, before.replace("a < b", "a > b"))
+    assert isinstance(fix, FunctionFix), fix
+    assert fix.qualified_name.endswith("pick") and fix.tag == "wrong_comparison"
+    assert "a < b" in fix.before.split("\n")[fix.bug_lines[0]] and len(fix.bug_lines) == 1
+    assert function_fix(language, before, before.replace("return a", "return  a")) == "formatting-only"
