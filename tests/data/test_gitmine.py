@@ -403,7 +403,9 @@ def test_python_indentation_is_significant_and_docstrings_are_not():
     fix = function_fix("python", before, before.replace("        return None\n", "    return None\n"))
     assert isinstance(fix, FunctionFix) and fix.bug_lines == [4]
     documented = before.replace("def f(xs):\n", 'def f(xs):\n    """First truthy x."""\n')
-    assert function_fix("python", before, documented) == "not-behavioural"
+    assert function_fix("python", before, documented) == "formatting-only"
+    annotated = before.replace("def f(xs):", "def f(xs: list) -> object:")
+    assert function_fix("python", before, annotated) == "not-behavioural"
 
 
 JAVA_BEFORE = """\
@@ -452,3 +454,11 @@ def test_every_indexed_language(language):
     assert fix.qualified_name.endswith("pick") and fix.tag == "wrong_comparison"
     assert "a < b" in fix.before.split("\n")[fix.bug_lines[0]] and len(fix.bug_lines) == 1
     assert function_fix(language, before, before.replace("return a", "return  a")) == "formatting-only"
+
+
+def test_python_docstring_edits_do_not_count_as_changed_lines():
+    before = 'def f(xs):\n    """Short."""\n    n = len(xs)\n    return n\n'
+    after = 'def f(xs):\n    """Longer text\n\n    over\n    several lines.\n    """\n    n = len(xs) - 1\n    return n\n'
+    fix = function_fix("python", before, after)
+    assert isinstance(fix, FunctionFix) and fix.changed_lines == 1 and fix.bug_lines == [2]
+    assert fix.tag == "off_by_one"

@@ -1,8 +1,8 @@
 """The shape filter of mined bug fixes: one file's two versions → the one-function, 1–3-line fix they
 hold, or the reason they hold none.
 
-Lines are compared by their *significant* text: comments removed (the comment nodes of the file's
-tree-sitter parse, so `#` inside a string stays) and the rest joined as tokens, so that layout and
+Lines are compared by their *significant* text: comments (and Python docstrings) removed (the
+comment nodes of the file's tree-sitter parse, so `#` inside a string stays) and the rest joined as tokens, so that layout and
 comment edits count for nothing. In Python the indentation of a line is part of its significant
 text (it is syntax there: moving `return` out of a loop is a real fix). The edit must fall inside one
 function on each side (the innermost one holding all changed lines, the same qualified name on both
@@ -47,7 +47,10 @@ class FunctionFix:
 @functools.cache
 def _comment_query(language: str) -> str:
     types = LANGUAGES[language].comment_types or frozenset({"comment"})
-    return "[" + " ".join(f"({t})" for t in sorted(types)) + "] @comment"
+    query = "[" + " ".join(f"({t})" for t in sorted(types)) + "] @comment"
+    if language == "python":  # a bare string statement (a docstring) documents, it does nothing
+        query += "\n(expression_statement (string) @comment)"
+    return query
 
 
 def _without_comments(tree: SyntaxTree, lines: list[str]) -> list[str]:
