@@ -66,10 +66,11 @@ def _without_comments(tree: SyntaxTree, lines: list[str]) -> list[str]:
     return out
 
 
-def significant_lines(language: str, tree: SyntaxTree, lines: list[str]) -> list[str]:
-    """Each line's significant text ("" for blank and comment-only lines)."""
+def significant_lines(language: str, code_lines: list[str]) -> list[str]:
+    """Each line's significant text ("" for blank and comment-only lines), from lines whose comments
+    are already blanked."""
     out = []
-    for text in _without_comments(tree, lines):
+    for text in code_lines:
         toks = tokens(text)
         if not toks:
             out.append("")
@@ -82,9 +83,9 @@ def significant_lines(language: str, tree: SyntaxTree, lines: list[str]) -> list
 
 @dataclass
 class _Side:
-    language: str
     lines: list[str]
     tree: SyntaxTree
+    code: list[str]  # the lines with comments blanked
     significant: list[str]
     functions: list[FunctionInfo]
 
@@ -92,7 +93,8 @@ class _Side:
 def _side(language: str, text: str) -> _Side:
     tree = parse(language, text)
     lines = text.split("\n")
-    return _Side(language, lines, tree, significant_lines(language, tree, lines), functions_in_tree(tree))
+    code = _without_comments(tree, lines)
+    return _Side(lines, tree, code, significant_lines(language, code), functions_in_tree(tree))
 
 
 def _innermost(side: _Side, lines: list[int]) -> FunctionInfo | None:
@@ -172,11 +174,10 @@ def function_fix(language: str, before_text: str, after_text: str) -> FunctionFi
         return "not-behavioural"  # Python: annotations / docstrings only
     start = fa.span.start.line
     bug_lines = sorted({x - start for x in anchor_a if fa.span.contains_line(x)})
-    raw_a, raw_b = _without_comments(a.tree, a.lines), _without_comments(b.tree, b.lines)
     inside = [i for i in ia if fa.span.contains_line(i) and i not in removed]
     first, last = min(anchor_a), max(anchor_a)
-    tag = fix_tag([raw_a[i] for i in removed], [raw_b[j] for j in added],
-                  [raw_a[i] for i in inside if i < first], [raw_a[i] for i in inside if i > last])
+    tag = fix_tag([a.code[i] for i in removed], [b.code[j] for j in added],
+                  [a.code[i] for i in inside if i < first], [a.code[i] for i in inside if i > last])
     if tag == "message_text":
         return "message-only"
     single = diff_functions(before, after)
