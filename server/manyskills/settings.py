@@ -15,6 +15,7 @@ import cattrs
 ALL_LANGUAGES = ("python", "javascript", "typescript", "tsx", "java", "c", "cpp", "go", "rust")
 DEVICES = ("auto", "cpu", "cuda")
 ENGINE_FALLBACKS = ("none", "local")
+SECRET_SETTINGS = frozenset({"engineToken"})  # never echoed in messages or logs
 
 
 @attrs.frozen
@@ -34,11 +35,6 @@ def _unit_interval(_inst: Any, attribute: attrs.Attribute, value: float | None) 
         raise ValueError(f"{attribute.name} must be between 0 and 1, got {value}")
 
 
-def _non_negative(_inst: Any, attribute: attrs.Attribute, value: int) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name} must be >= 0, got {value}")
-
-
 def _engine(_inst: Any, _attribute: attrs.Attribute, value: str) -> None:
     if value != "local":
         from manyskills.service.client import check_engine_url
@@ -46,9 +42,22 @@ def _engine(_inst: Any, _attribute: attrs.Attribute, value: str) -> None:
         check_engine_url(value)
 
 
-def _positive(_inst: Any, attribute: attrs.Attribute, value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{attribute.name} must be > 0, got {value}")
+def _within(low: float, high: float, unit: str = "") -> Any:
+    """A validator for a documented range (README "Settings"): values outside it are rejected, so a
+    setting can never stall analysis (debounceMs 1e12) or exhaust memory (cacheSize 1e12)."""
+
+    def check(_inst: Any, attribute: attrs.Attribute, value: float) -> None:
+        if not low <= value <= high:  # also rejects NaN
+            raise ValueError(f"{attribute.name} must be between {low:,}{unit} and {high:,}{unit}, got {value}")
+
+    return check
+
+
+def _engine_token(_inst: Any, _attribute: attrs.Attribute, value: str | None) -> None:
+    if value is not None:
+        from manyskills.service.auth import check_token
+
+        check_token(value)
 
 
 def _known_languages(_inst: Any, attribute: attrs.Attribute, value: tuple[str, ...]) -> None:
@@ -67,19 +76,24 @@ class Settings:
     device: Literal["auto", "cpu", "cuda"] = attrs.field(default="auto", validator=attrs.validators.in_(DEVICES))
     model: str | None = None  # local directory of an HF causal LM; None = embedded default
     adapter: str | None = None  # adapter directory; None = the shipped adapter
-    debounce_ms: int = attrs.field(default=300, validator=_non_negative)
-    max_file_bytes: int = attrs.field(default=1_000_000, validator=_non_negative)
+    debounce_ms: int = attrs.field(default=300, validator=_within(0, 10_000, " ms"))
+    max_file_bytes: int = attrs.field(default=1_000_000, validator=_within(1_000, 50_000_000, " bytes"))
     languages: tuple[str, ...] = attrs.field(default=ALL_LANGUAGES, converter=tuple, validator=_known_languages)
-    cache_size: int = attrs.field(default=50_000, validator=_non_negative)  # cached function results
+    cache_size: int = attrs.field(default=50_000, validator=_within(100, 1_000_000))  # cached function results
     # "local" = the model runs in this process; "http://host:port" = a shared model service (model-server).
     engine: str = attrs.field(default="local", validator=[attrs.validators.instance_of(str), _engine])
     engine_fallback: Literal["none", "local"] = attrs.field(default="none",
                                                             validator=attrs.validators.in_(ENGINE_FALLBACKS))
-    engine_timeout: float = attrs.field(default=30.0, validator=_positive)  # seconds per service call, retries included
+    # seconds per service call, retries included
+    engine_timeout: float = attrs.field(default=30.0, validator=_within(1, 600, " s"))
+    # bearer token for a model service started with a token; None = MANYSKILLS_SERVICE_TOKEN, if set.
+    # Kept out of repr and of messages: settings are logged.
+    engine_token: str | None = attrs.field(default=None, repr=False, validator=_engine_token)
 
     def model_key(self) -> tuple:
         """Settings that change which model is loaded (a change reloads the engine, not the server)."""
-        return (self.model, self.adapter, self.device, self.engine, self.engine_fallback, self.engine_timeout)
+        return (self.model, self.adapter, self.device, self.engine, self.engine_fallback, self.engine_timeout,
+                self.engine_token)
 
 
 def _camel(name: str) -> str:
@@ -129,7 +143,8 @@ def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, li
         try:
             _converter.structure(candidate, Settings)
         except Exception as exc:  # noqa: BLE001 - cattrs raises class groups; any failure means "bad field"
-            errors.append(f"invalid value for {key!r} ({value!r}): {_first_message(exc)}; keeping {previous[key]!r}")
+            shown, kept = (("<hidden>", "<hidden>") if key in SECRET_SETTINGS else (repr(value), repr(previous[key])))
+            errors.append(f"invalid value for {key!r} ({shown}): {_first_message(exc)}; keeping {kept}")
             current[key] = previous[key]
             continue
         current = candidate

@@ -27,12 +27,14 @@ def backend_loader(settings: Settings, notify: Notify | None = None) -> Callable
     def load(progress: ProgressFn):
         if settings.engine == "local":
             return _local(settings, progress)
+        from manyskills.service.auth import token_from_env
         from manyskills.service.client import ServiceClient, ServiceUnavailable
         from manyskills.service.remote import FallbackBackend, RemoteBackend
 
         fallback = settings.engine_fallback == "local"
         progress(f"Connecting to the model service at {settings.engine}", 0.1)
-        client = ServiceClient(settings.engine, timeout=settings.engine_timeout)
+        client = ServiceClient(settings.engine, timeout=settings.engine_timeout,
+                               token=settings.engine_token or token_from_env())
         # With a fallback the switch itself is the message; without one, outages are reported here.
         remote_notify = (lambda level, message: None) if fallback else notify
         try:

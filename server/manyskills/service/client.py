@@ -5,7 +5,9 @@ Every call has one deadline covering all its attempts, so a dead or stalled serv
 deadline with a capped backoff (Serve restarts a killed replica, or routes to another); a refused
 connection (nothing listening: the service is not running) is retried only `refused_attempts` times,
 so the editor hears about it quickly; 4xx answers are the caller's fault and are raised at once. Proxies from the environment are ignored: requests go
-exactly where the `engine` setting points, nowhere else.
+exactly where the `engine` setting points, nowhere else. With a token (the `engineToken` setting or
+MANYSKILLS_SERVICE_TOKEN) every request carries `Authorization: Bearer`; a 401 says which of the two to
+set, never the token.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import urllib.request
 from typing import Any
 
 from manyskills.model.engine import EngineUnavailable
+from manyskills.service.auth import TOKEN_ENV, bearer, check_token
 
 RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 MAX_BACKOFF_S = 2.0
@@ -32,6 +35,10 @@ class ServiceRequestError(RuntimeError):
     """The service refused a request (4xx): a client bug or a version mismatch, not an outage."""
 
 
+class ServiceAuthError(ServiceRequestError):
+    """The service wants a token this client did not send, or not the one it sent (HTTP 401)."""
+
+
 def check_engine_url(url: str) -> str:
     """The URL without a trailing slash, or ValueError saying what is wrong with it."""
     parsed = urllib.parse.urlsplit(url)
@@ -43,8 +50,10 @@ def check_engine_url(url: str) -> str:
 
 
 class ServiceClient:
-    def __init__(self, url: str, timeout: float = 30.0, refused_attempts: int = 3, backoff_s: float = 0.25):
+    def __init__(self, url: str, timeout: float = 30.0, refused_attempts: int = 3, backoff_s: float = 0.25,
+                 token: str | None = None):
         self.url = check_engine_url(url)
+        self._headers = {"Content-Type": "application/json", **(bearer(check_token(token)) if token else {})}
         self.timeout = timeout
         self.refused_attempts = max(1, refused_attempts)
         self.backoff_s = backoff_s
@@ -70,7 +79,7 @@ class ServiceClient:
             if attempt:
                 self.retries += 1
             request = urllib.request.Request(self.url + path, data=body, method=method,
-                                             headers={"Content-Type": "application/json"})
+                                             headers=self._headers)
             self.requests += 1
             try:
                 with self._opener.open(request, timeout=remaining) as response:
@@ -80,6 +89,12 @@ class ServiceClient:
                 return answer
             except urllib.error.HTTPError as exc:
                 detail = _error_detail(exc)
+                if exc.code == 401:
+                    advice = ("the token was refused: check `engineToken` / " + TOKEN_ENV
+                              if "Authorization" in self._headers else
+                              "it requires a token: set the `engineToken` setting or " + TOKEN_ENV)
+                    raise ServiceAuthError(f"the model service at {self.url} refused {method} {path}: "
+                                           f"{advice}") from None
                 if exc.code not in RETRY_STATUS:
                     raise ServiceRequestError(f"the model service refused {method} {path}: HTTP {exc.code} {detail}") \
                         from None

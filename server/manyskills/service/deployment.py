@@ -6,8 +6,11 @@ one `serve.batch` queue, so requests from many editors share forward passes. Ins
 functions are sorted by length and cut under a padded-token budget, like the in-process engine
 (batching.py).
 
+With a token (ServiceConfig.token, else MANYSKILLS_SERVICE_TOKEN in the replica's environment) every
+route but /healthz answers 401 unless the request carries `Authorization: Bearer <token>` (auth.py).
+
 Routes (all answers are JSON and carry the model identity, see wire.py):
-  GET  /healthz   the replica process answers
+  GET  /healthz   the replica process answers (never needs the token)
   GET  /readyz    the model is loaded: identity + adapter manifest
   POST /v1/analyse {"items": [FunctionInput...]}      -> {"results": [FunctionAnalysis...]}
   POST /v1/tokens  {"items": [FunctionInput...]}      -> {"counts": [int...]}
@@ -22,7 +25,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ray import serve
@@ -30,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from manyskills.model.types import FunctionAnalysis, FunctionInput
-from manyskills.service import wire
+from manyskills.service import auth, wire
 from manyskills.service.batching import MAX_BATCH, TOKEN_BUDGET, analyse_planned
 
 log = logging.getLogger("manyskills.service")
@@ -52,6 +55,7 @@ class ServiceConfig:
     pass_size: int = MAX_BATCH  # functions per forward pass
     token_budget: int = TOKEN_BUDGET  # padded tokens per forward pass
     fault_delay_s: float = 0.0  # fault injection (tests): sleep before each forward pass
+    token: str | None = field(default=None, repr=False)  # None = MANYSKILLS_SERVICE_TOKEN, else no auth
 
 
 @serve.deployment(name=DEPLOYMENT_NAME, max_ongoing_requests=64, health_check_period_s=5,
@@ -61,6 +65,7 @@ class ModelService:
         from manyskills.model.runtime import LocalRuntime  # torch loads in the replica, not the driver
 
         self.config = config
+        self._token = auth.check_token(config.token) if config.token else auth.token_from_env()
         self.runtime = LocalRuntime.load(config.model, config.adapter, config.device)
         self.identity = self.runtime.identity
         self.manifest = asdict(self.runtime.manifest)
@@ -70,7 +75,8 @@ class ModelService:
         self._analyse_one.set_batch_wait_timeout_s(config.batch_wait_ms / 1000)
         self.functions_analysed = 0
         self.batches = 0
-        log.info("ManySkills model service replica ready: %s (pid %d)", self.identity, os.getpid())
+        log.info("ManySkills model service replica ready: %s (pid %d, %s)", self.identity, os.getpid(),
+                 "token required" if self._token else "no token")
 
     # ------------------------------------------------------------------ model calls (one thread at a time)
     def _run_planned(self, items: list[FunctionInput]) -> list[FunctionAnalysis]:
@@ -96,6 +102,11 @@ class ModelService:
 
     async def __call__(self, request: Request) -> JSONResponse:
         path = request.url.path.rstrip("/") or "/"
+        refused = auth.rejection(path, request.headers.get("authorization"), self._token)
+        if refused is not None:
+            response = self._reply(401, error=refused)
+            response.headers["WWW-Authenticate"] = 'Bearer realm="manyskills"'
+            return response
         try:
             if request.method == "GET" and path == wire.HEALTH_PATH:
                 return self._reply(state="ok")
