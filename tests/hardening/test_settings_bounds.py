@@ -59,11 +59,14 @@ languages = (st.none() | st.booleans() | numbers
 skills = st.dictionaries(st.sampled_from(["defect", "review", "clone", "search", "flaky", "x"]), json_value, max_size=5)
 # Settings a user chooses on purpose that legitimately stop analysis of this file (another model, a
 # service, languages without Python) are not drawn; every other setting may appear, with any JSON value.
+MISSING = object()
+sometimes = lambda values: st.one_of(values, st.just(MISSING))  # noqa: E731
+present = {**{key: st.one_of(numbers, numbers, json_value, st.just(MISSING)) for key in RANGES},
+           "skills": sometimes(skills | json_value), "languages": sometimes(languages),
+           "engineFallback": sometimes(json_value)}
 random_settings = st.builds(
-    lambda known, unknown: {**unknown, **known},
-    st.fixed_dictionaries({}, optional={**{key: numbers | json_value for key in RANGES}, "skills": skills | json_value,
-                                        "languages": languages, "engineFallback": json_value}),
-    st.dictionaries(st.text(max_size=10), json_value, max_size=2))
+    lambda known, unknown: {**unknown, **{k: v for k, v in known.items() if v is not MISSING}},
+    st.fixed_dictionaries(present), st.dictionaries(st.text(max_size=10), json_value, max_size=2))
 
 
 @pytest.fixture(scope="module")

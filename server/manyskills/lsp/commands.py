@@ -12,15 +12,17 @@ import logging
 import uuid
 from pathlib import Path
 
+import numpy as np
 from lsprotocol import types as lsp
 from pygls.uris import from_fs_path, to_fs_path
 
 from manyskills.analysis.files import iter_source_files
 from manyskills.analysis.scan import scan_files
+from manyskills.analysis.search_rank import TokenCache, hybrid_order
 from manyskills.lsp.diagnostics import to_diagnostic
 from manyskills.lsp.positions import span_to_range
-from manyskills.lsp.server import ManySkillsServer
 from manyskills.lsp.protocol import release, request_token
+from manyskills.lsp.server import ManySkillsServer
 from manyskills.model.engine import Cancelled
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ CMD_SCAN = "manyskills.scanWorkspace"
 CMD_SEARCH = "manyskills.search"
 CMD_STATS = "manyskills.stats"
 CMD_DOCUMENT = "manyskills.documentState"
+_SEARCH_TOKENS = TokenCache()  # function texts tokenised once for BM25, across searches
 
 
 def _workspace_roots(server: ManySkillsServer) -> list[Path]:
@@ -97,14 +100,22 @@ async def search(server: ManySkillsServer, query: str, limit: int = 20) -> list[
     if len(server.analyzer.embeddings) == 0:
         await scan_workspace(server)
     vector = (await asyncio.wrap_future(server.engine.embed_queries([query])))[0]
+    index = server.analyzer.embeddings
+    matches = index.search(vector, len(index))  # every function: the lexical side may lift any of them
+    # BM25 fused with the embedding ranking (search_rank.py); off the event loop: a large workspace's
+    # first tokenisation takes a moment.
+    order, fused = await asyncio.to_thread(hybrid_order, query, [m.entry.function.text for m in matches],
+                                           np.array([m.score for m in matches]), None, _SEARCH_TOKENS)
     results = []
-    for match in server.analyzer.embeddings.search(vector, limit):
+    for position, score in zip(order[:limit], fused[:limit]):
+        match = matches[position]
         entry = match.entry
         state = server.documents.get(entry.source)
         lines = state.lines if state else []
         rng = span_to_range(lines, entry.function.span, server.position_encoding)
         results.append({"uri": entry.source, "range": server.protocol._converter.unstructure(rng),
-                        "name": entry.function.qualified_name, "score": round(match.score, 4)})
+                        "name": entry.function.qualified_name, "score": round(float(score), 6),
+                        "similarity": round(match.score, 4)})
     return results
 
 
