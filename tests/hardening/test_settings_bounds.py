@@ -60,7 +60,7 @@ skills = st.dictionaries(st.sampled_from(["defect", "review", "clone", "search",
 # Settings a user chooses on purpose that legitimately stop analysis of this file (another model, a
 # service, languages without Python) are not drawn; every other setting may appear, with any JSON value.
 MISSING = object()
-sometimes = lambda values: st.one_of(values, st.just(MISSING))  # noqa: E731
+sometimes = lambda values: st.one_of(values, st.just(MISSING))
 present = {**{key: st.one_of(numbers, numbers, json_value, st.just(MISSING)) for key in RANGES},
            "skills": sometimes(skills | json_value), "languages": sometimes(languages),
            "engineFallback": sometimes(json_value)}

@@ -8,7 +8,14 @@ import sys
 import numpy as np
 import pytest_lsp
 from lsprotocol import types as lsp
-from manyskills.analysis.search_rank import Fusion, TokenCache, bm25_scores, hybrid_order, lexical_order, tokens
+from manyskills.analysis.search_rank import (
+    Fusion,
+    TokenCache,
+    bm25_scores,
+    hybrid_order,
+    lexical_order,
+    tokens,
+)
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 FUNCTIONS = {
