@@ -149,7 +149,8 @@ def evaluate(pairs: list[Pair], code: np.ndarray, queries: np.ndarray, method: s
 
 
 def tune(pairs: list[Pair], code: np.ndarray, queries: np.ndarray) -> list[tuple[Fusion, dict]]:
-    grid = [Fusion(k, lw, 1.0) for k in (10, 30, 60, 100) for lw in (0.5, 0.75, 1.0, 1.5, 2.0)]
+    grid = [Fusion("linear", embedding_share=round(share, 2)) for share in np.linspace(0.1, 0.9, 9)]
+    grid += [Fusion("rrf", rrf_k=k, lexical_weight=w) for k in (10, 30, 60, 100) for w in (0.5, 1.0, 1.5, 2.0)]
     return sorted(((f, evaluate(pairs, code, queries, "hybrid", f)) for f in grid), key=lambda r: -r[1]["mrr"])
 
 
@@ -184,15 +185,20 @@ def main() -> int:
         report[split] = {"projects": projects, "rows": rows}
         if split == "valid":
             grid = tune(pairs, code, queries)
-            report["valid"]["grid"] = [{"rrf_k": f.rrf_k, "lexical_weight": f.lexical_weight, **m} for f, m in grid]
+            report["valid"]["grid"] = [{**asdict(f), **m} for f, m in grid]
             print(f"validation ({', '.join(projects)}; n={len(pairs)}): fusion grid, best first")
-            print("| rrf_k | lexical weight | MRR | recall@10 |\n|---|---|---|---|")
-            for f, m in grid[:8]:
-                print(f"| {f.rrf_k:g} | {f.lexical_weight:g} | {m['mrr']:.3f} | {m['recall@10']:.3f} |")
+            print("| fusion | MRR | recall@10 |\n|---|---|---|")
+            for f, m in grid[:10]:
+                label = (f"linear, embedding share {f.embedding_share:g}" if f.method == "linear"
+                         else f"RRF k={f.rrf_k:g}, lexical weight {f.lexical_weight:g}")
+                print(f"| {label} | {m['mrr']:.3f} | {m['recall@10']:.3f} |")
             print()
         print(f"{split} ({', '.join(projects)}; n={len(pairs)}, every target a candidate for every query)")
         print("| ranking | MRR | recall@10 | n |\n|---|---|---|---|")
-        for name, label in (("bm25", "BM25 (identifier-split)"), ("embedding", "embedding"), ("hybrid", "hybrid (RRF)")):
+        fusion = Fusion()
+        hybrid = (f"hybrid (linear, embedding share {fusion.embedding_share:g})" if fusion.method == "linear"
+                  else f"hybrid (RRF k={fusion.rrf_k:g})")
+        for name, label in (("bm25", "BM25 (identifier-split)"), ("embedding", "embedding"), ("hybrid", hybrid)):
             m = rows[name]
             print(f"| {label} | {m['mrr']:.3f} | {m['recall@10']:.3f} | {m['n']} |")
         print(f"hybrid - BM25: {rows['hybrid']['mrr'] - rows['bm25']['mrr']:+.3f} MRR\n")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 import numpy as np
+import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
 from manyskills.analysis.search_rank import (
@@ -55,20 +56,27 @@ def test_fusion_needs_both_rankings():
     texts = list(FUNCTIONS.values())
     names = list(FUNCTIONS)
     rng = np.random.default_rng(0)
-    for query, wanted in QUERIES.items():
-        # An embedding that puts the target in the middle: the lexical vote lifts it to the top...
+    for fusion in (Fusion(), Fusion("rrf")):
+        for query, wanted in QUERIES.items():
+            # An embedding that puts the target in the middle: the lexical side lifts it to the top...
+            sims = rng.permutation(np.linspace(-1.0, 1.0, len(texts)))
+            middle = int(np.argsort(sims)[len(texts) // 2])
+            sims[[middle, names.index(wanted)]] = sims[[names.index(wanted), middle]]
+            order, scores = hybrid_order(query, texts, sims, fusion)
+            assert names[order[0]] == wanted, (fusion, query)
+            assert list(scores) == sorted(scores, reverse=True)
+            assert names[int(np.argmax(sims))] != wanted and names[int(np.argmax(
+                bm25_scores(query, TokenCache().get(texts))))] == wanted
+        # ...and with no query word in any function, the embedding order stands.
         sims = rng.normal(size=len(texts))
-        sims[names.index(wanted)] = np.sort(sims)[len(texts) // 2]
-        order, scores = hybrid_order(query, texts, sims)
-        assert names[order[0]] == wanted, query
-        assert list(scores) == sorted(scores, reverse=True)
-    # ...and with no query word in any function, the embedding order stands.
+        order, _ = hybrid_order("qqq www", texts, sims, fusion)
+        assert list(order) == list(np.argsort(-sims, kind="stable"))
+    # the weights set the balance: all on the embedding is the embedding ranking, none is BM25's
     sims = rng.normal(size=len(texts))
-    order, _ = hybrid_order("qqq www", texts, sims)
+    order, _ = hybrid_order("parse an HTTP header line", texts, sims, Fusion(embedding_share=1.0))
     assert list(order) == list(np.argsort(-sims, kind="stable"))
-    # weights change the balance: a zero lexical weight is the embedding ranking
-    order, _ = hybrid_order("parse an HTTP header line", texts, sims, Fusion(lexical_weight=0.0))
-    assert list(order) == list(np.argsort(-sims, kind="stable"))
+    order, _ = hybrid_order("parse an HTTP header line", texts, sims, Fusion(embedding_share=0.0))
+    assert names[order[0]] == "parse_http_header"
 
 
 def test_token_cache_is_bounded():
@@ -92,7 +100,7 @@ async def client(lsp_client: LanguageClient, tiny_model_dir):
 
 
 async def test_search_command_ranks_by_the_hybrid(client: LanguageClient):
-    """The tiny test model's embeddings are random: only the lexical side can find these."""
+    """The result order is the hybrid's (scores and order recomputed from the similarities returned)."""
     import asyncio
     import time
 
@@ -105,10 +113,18 @@ async def test_search_command_ranks_by_the_hybrid(client: LanguageClient):
         if stats["cacheEntries"] >= len(FUNCTIONS) or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.1)
+    moved = 0
     for query, wanted in QUERIES.items():
         results = await client.workspace_execute_command_async(lsp.ExecuteCommandParams(
-            command="manyskills.search", arguments=[query, 3]))
-        assert len(results) == 3 and results[0]["name"] == wanted, (query, results)
-        assert results[0]["uri"] == URI and results[0]["range"]["start"]["line"] >= 4
-        assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
-        assert all(-1.0 <= r["similarity"] <= 1.0 for r in results)
+            command="manyskills.search", arguments=[query, 10]))
+        assert len(results) == len(FUNCTIONS) and all(r["uri"] == URI for r in results)
+        names = [r["name"] for r in results]
+        sims = np.array([r["similarity"] for r in results])
+        # The order is the hybrid's for the embedding similarities the server computed...
+        order, scores = hybrid_order(query, [FUNCTIONS[n] for n in names], sims)
+        assert [names[i] for i in order] == names, query
+        assert [r["score"] for r in results] == pytest.approx([float(s) for s in scores], abs=1e-4)
+        assert results[names.index(wanted)]["range"]["start"]["line"] >= 4
+        # ...which lifts the one function sharing the query's words above the embedding's order.
+        moved += names.index(wanted) < int(np.sum(sims > sims[names.index(wanted)]))
+    assert moved >= 2  # the tiny model's embeddings are random: the lexical side must matter

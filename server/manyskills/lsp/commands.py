@@ -115,7 +115,7 @@ async def search(server: ManySkillsServer, query: str, limit: int = 20) -> list[
         rng = span_to_range(lines, entry.function.span, server.position_encoding)
         results.append({"uri": entry.source, "range": server.protocol._converter.unstructure(rng),
                         "name": entry.function.qualified_name, "score": round(float(score), 6),
-                        "similarity": round(match.score, 4)})
+                        "similarity": round(match.score, 6)})
     return results
 
 
