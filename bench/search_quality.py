@@ -26,7 +26,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import _common  # noqa: F401 - puts this checkout's server/ first on sys.path
+import _common  # also puts this checkout's server/ first on sys.path
 import numpy as np
 from _common import machine_info, machine_line, write_json
 from manyskills.analysis.search_rank import Fusion, TokenCache, hybrid_order, lexical_order
@@ -59,9 +59,18 @@ def first_sentence(doc: str) -> str:
     return (text[: match.start()] if match else text).strip()
 
 
-def project_pairs(project: str, limit: int) -> list[Pair]:
-    from manyskills.data.denylist import is_denied  # noqa: F401 - documents which projects are reserved
+def check_held_out(projects: list[str]) -> None:
+    """Refuses any project that is a training source (data/sources.json), under any packaging name."""
+    from manyskills.data.denylist import normalize_name
 
+    sources = json.loads((_common.ROOT / "server/manyskills/data/sources.json").read_text())["sources"]
+    trained = {normalize_name(source["name"]) for source in sources}
+    used = sorted(p for p in projects if normalize_name(p) in trained)
+    if used:
+        raise SystemExit(f"{', '.join(used)}: training sources, not held out")
+
+
+def project_pairs(project: str, limit: int) -> list[Pair]:
     root = SITE / project
     if not root.is_dir():
         raise SystemExit(f"{project} is not installed in {SITE}")
@@ -178,6 +187,7 @@ def main() -> int:
         if args.dataset:
             pairs = dataset_pairs(args.dataset, split)
         else:
+            check_held_out(getattr(args, split).split(","))
             pairs = [p for project in getattr(args, split).split(",") for p in project_pairs(project, args.limit)]
         code, queries = embeddings(runtime, pairs)
         projects = sorted({p.project for p in pairs})
