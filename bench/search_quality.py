@@ -5,7 +5,7 @@ Pairs: the first sentence of a function's docstring is the query, the function w
 the target; every target of the split is a candidate for every query. From `--dataset DIR`
 (search.jsonl with `split`), else built from installed Python packages that are not training sources:
 validation projects (`--valid`, used only by `--tune` to choose the fusion) and test projects
-(`--test`, the reserved projects of data/denylist.py: never in training, never used for a choice).
+(`--test`: neither training sources nor projects reserved in data/denylist.py, never used for a choice).
 Embeddings come from the same runtime calls as the server's (`analyse` for code, `embed_queries` for
 the query) and are cached per model identity in the temp directory.
 
@@ -33,7 +33,7 @@ from manyskills.analysis.search_rank import Fusion, TokenCache, hybrid_order, le
 
 SITE = Path(np.__file__).resolve().parent.parent
 VALID_DEFAULT = "cattrs,pygls,uvicorn,pydantic"  # permissive, not in data/sources.json, not reserved
-TEST_DEFAULT = "fastapi,tqdm,starlette,hypothesis"  # fastapi, tqdm: reserved (data/denylist.py); none in training
+TEST_DEFAULT = "starlette,hypothesis,aiohttp,huggingface_hub"  # permissive, not in training, not reserved
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,13 @@ def first_sentence(doc: str) -> str:
 
 
 def check_held_out(projects: list[str]) -> None:
-    """Refuses any project that is a training source (data/sources.json), under any packaging name."""
-    from manyskills.data.denylist import normalize_name
+    """Refuses any project that is a training source (data/sources.json), under any packaging name, and any
+    project reserved for the independent evaluation (data/denylist.py): those are never read here."""
+    from manyskills.data.denylist import is_denied, normalize_name
+
+    reserved = sorted(p for p in projects if is_denied(p))
+    if reserved:
+        raise SystemExit(f"{', '.join(reserved)}: reserved for evaluation (data/denylist.py), never read")
 
     sources = json.loads((_common.ROOT / "server/manyskills/data/sources.json").read_text())["sources"]
     trained = {normalize_name(source["name"]) for source in sources}
@@ -167,7 +172,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dataset", type=Path, default=None, help="a dataset directory with search.jsonl (splits)")
     ap.add_argument("--valid", default=VALID_DEFAULT, help="validation packages (only --tune uses them)")
-    ap.add_argument("--test", default=TEST_DEFAULT, help="held-out test packages (reserved projects)")
+    ap.add_argument("--test", default=TEST_DEFAULT, help="held-out test packages (neither training sources nor reserved projects)")
     ap.add_argument("--limit", type=int, default=60, help="pairs per project at most")
     ap.add_argument("--model", default=None, help="base model directory (default: embedded)")
     ap.add_argument("--adapter", default=None, help="adapter directory (default: the shipped adapter)")
