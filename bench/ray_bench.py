@@ -156,15 +156,15 @@ def corpus(limit: int):
 
 
 def throughput(args) -> list[dict]:
-    from manyskills.analysis.scan import FUNCTIONS_PER_ROUND
+    from manyskills.analysis.rounds import plan_rounds, split_rounds
     from manyskills.model.engine import ModelEngine
     from manyskills.model.runtime import LocalRuntime
     from manyskills.model.types import FunctionInput
     from manyskills.service.cluster import connect
-    from manyskills.service.distributed import RayPoolBackend, analyse_on_ray, plan_rounds
+    from manyskills.service.distributed import RayPoolBackend, analyse_on_ray
 
     results = corpus(args.functions)
-    functions = [f for rounds in plan_rounds(results) for f in rounds]
+    functions = [f for rounds in plan_rounds([f for r in results for f in r.functions]) for f in rounds]
     rows = []
     started = time.perf_counter()
     engine = ModelEngine(lambda progress: LocalRuntime.load(args.model, None, args.device))
@@ -173,8 +173,7 @@ def throughput(args) -> list[dict]:
     load_s = time.perf_counter() - started
     started = time.perf_counter()
     local: dict = {}
-    for i in range(0, len(functions), FUNCTIONS_PER_ROUND):  # the rounds a local scan sends
-        chunk = functions[i:i + FUNCTIONS_PER_ROUND]
+    for chunk in split_rounds(functions):  # the rounds a local scan sends
         out = engine.analyse([FunctionInput(f.language, f.text, f.is_test) for f in chunk]).result()
         local.update({f.content_hash: a for f, a in zip(chunk, out)})
     seconds = time.perf_counter() - started

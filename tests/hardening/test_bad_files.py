@@ -54,7 +54,7 @@ def test_binary_and_oversized_documents_are_skipped_with_a_reason(server):
     huge = _state(server, "file:///bad/huge.py")
     assert "maxFileBytes" in huge["skipped"]
     log = server.wait_for(lambda: "huge.py" in server.stderr_text() and server.stderr_text(), 60, 0.2, "log")
-    assert "not analysing file:///bad/huge.py" in log and "not analysing file:///bad/bin.py: file looks binary" in log
+    assert "not analysing file:///bad/huge.py" in log and "not analysing file:///bad/bin.py: binary file" in log
     # Edits to a skipped 10 MB line are still tracked (and stay fast): insert before its closing quote
     # (column 5 + 10 MiB; each later insert lands before the previous one).
     started = time.monotonic()

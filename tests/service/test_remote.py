@@ -16,7 +16,7 @@ from lsprotocol import types as lsp
 from manyskills.model.engine import ModelEngine
 from manyskills.model.types import FunctionInput
 from manyskills.service import wire
-from manyskills.service.batching import batch_plan
+from manyskills.model.batching import batch_plan
 from manyskills.service.client import ServiceClient, ServiceUnavailable, check_engine_url
 from manyskills.settings import parse_settings
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities

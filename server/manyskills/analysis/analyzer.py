@@ -12,8 +12,10 @@ from typing import Sequence
 from manyskills.analysis.cache import LruCache
 from manyskills.analysis.embeddings import EmbeddedFunction, EmbeddingIndex
 from manyskills.analysis.findings import Finding, RelatedLocation, clone_finding, function_findings
+from manyskills.analysis.rounds import unique_by_content
 from manyskills.index.types import FunctionInfo
-from manyskills.model.engine import PRIORITY_EDIT, CancelToken, ModelEngine
+from manyskills.model.engine import ModelEngine
+from manyskills.model.jobs import PRIORITY_EDIT, CancelToken
 from manyskills.model.types import FunctionAnalysis, FunctionInput
 from manyskills.settings import Settings
 
@@ -35,18 +37,15 @@ class Analyzer:
     def cached(self, functions: Sequence[FunctionInfo]) -> tuple[Analyses, list[FunctionInfo]]:
         """Results already known, and the functions (deduplicated by content) that need the model."""
         hits: Analyses = {}
-        misses: dict[str, FunctionInfo] = {}
-        for function in functions:
-            digest = function.content_hash
-            if digest in hits or digest in misses:
-                continue
+        misses: list[FunctionInfo] = []
+        for function in unique_by_content(functions):
             key = self._key(function)
             value = self.cache.get(key) if key is not None else None
             if value is None:
-                misses[digest] = function
+                misses.append(function)
             else:
-                hits[digest] = value
-        return hits, list(misses.values())
+                hits[function.content_hash] = value
+        return hits, misses
 
     def submit(self, functions: Sequence[FunctionInfo], priority: int = PRIORITY_EDIT,
                token: CancelToken | None = None) -> "Future[Analyses]":

@@ -62,17 +62,37 @@ def iter_source_files(paths: Iterable[str | os.PathLike], languages: Iterable[st
                 yield path, language
 
 
+BINARY_PROBE = 8192  # a NUL among the first this many bytes (characters of an editor's text) = binary
+
+
+def skip_reason(size: int, head: bytes | str, max_bytes: int) -> str | None:
+    """Why a file is not analysed (over `maxFileBytes`, binary), or None: the one rule, and the one
+    wording, for `check`'s files and the server's open documents. `size` is in UTF-8 bytes; `head` is
+    the start of the content (bytes of a file on disk, or an editor's text); 0 = no size limit."""
+    if max_bytes and size > max_bytes:
+        return f"{size:,} bytes, over maxFileBytes ({max_bytes:,})"
+    if (b"\x00" if isinstance(head, bytes) else "\x00") in head[:BINARY_PROBE]:
+        return "binary file"
+    return None
+
+
+def text_skip_reason(text: str, max_bytes: int) -> str | None:
+    """`skip_reason` for a text held in memory (an open document)."""
+    return skip_reason(len(text.encode("utf-8", "surrogatepass")), text, max_bytes)
+
+
 def read_source(path: Path, max_bytes: int) -> tuple[str | None, str | None]:
     """(text, None) or (None, reason it is skipped)."""
     try:
         size = path.stat().st_size
-        if max_bytes and size > max_bytes:
-            return None, f"{size:,} bytes, over maxFileBytes ({max_bytes:,})"
+        if max_bytes and size > max_bytes:  # too big: known without reading it
+            return None, skip_reason(size, b"", max_bytes)
         data = path.read_bytes()
     except OSError as exc:
         return None, f"unreadable: {exc.strerror or exc}"
-    if b"\x00" in data[:8192]:
-        return None, "binary file"
+    reason = skip_reason(len(data), data, max_bytes)
+    if reason:
+        return None, reason
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError as exc:

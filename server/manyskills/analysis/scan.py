@@ -12,14 +12,14 @@ from typing import Callable, Iterable
 from manyskills.analysis.analyzer import Analyzer
 from manyskills.analysis.files import read_source
 from manyskills.analysis.findings import Finding
+from manyskills.analysis.rounds import split_rounds
 from manyskills.index.functions import index_functions
 from manyskills.index.languages import LANGUAGES
 from manyskills.index.types import FunctionInfo
-from manyskills.model.engine import PRIORITY_SCAN, Cancelled, CancelToken
+from manyskills.model.jobs import PRIORITY_SCAN, Cancelled, CancelToken
 from manyskills.settings import Settings
 
 log = logging.getLogger(__name__)
-FUNCTIONS_PER_ROUND = 64  # enough to fill batches, small enough for prompt cancellation and progress
 
 
 @dataclass
@@ -38,14 +38,13 @@ def scan_files(analyzer: Analyzer, files: Iterable[tuple[Path, str]], settings: 
                on_progress: Callable[[int, int], None] | None = None) -> list[FileResult]:
     """Clones are reported only once every file's embeddings are known (a second, model-free pass)."""
     results = index_files(files, settings, source_of)
-    pending = [f for r in results for f in r.functions]
-    total = len(pending)
+    functions = [f for r in results for f in r.functions]
+    total = len(functions)
     analyses: dict = {}
     done = 0
-    while pending:
+    for round_functions in split_rounds(functions):  # the rounds of rounds.py (a Ray scan plans the same)
         if token is not None and token.cancelled:
             raise Cancelled()
-        round_functions, pending = pending[:FUNCTIONS_PER_ROUND], pending[FUNCTIONS_PER_ROUND:]
         hits, misses = analyzer.cached(round_functions)
         analyses.update(hits)
         if misses:

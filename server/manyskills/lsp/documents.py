@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from lsprotocol import types as lsp
 
+from manyskills.analysis.files import text_skip_reason
 from manyskills.analysis.findings import Finding
 from manyskills.index.functions import DocumentIndex
 from manyskills.index.languages import LANGUAGES
@@ -47,15 +48,6 @@ class DocumentState:
         return LANGUAGES[self.language].line_comment
 
 
-def skip_reason(text: str, max_bytes: int) -> str | None:
-    size = len(text.encode("utf-8", "surrogatepass"))
-    if max_bytes and size > max_bytes:
-        return f"file is {size:,} bytes, over maxFileBytes ({max_bytes:,})"
-    if "\x00" in text[:8192]:
-        return "file looks binary (NUL characters)"
-    return None
-
-
 class DocumentStore:
     def __init__(self) -> None:
         self._docs: dict[str, DocumentState] = {}
@@ -70,7 +62,7 @@ class DocumentStore:
         return list(self._docs.values())
 
     def open(self, uri: str, language: str, version: int | None, text: str, max_bytes: int) -> DocumentState:
-        reason = skip_reason(text, max_bytes)
+        reason = text_skip_reason(text, max_bytes)
         state = DocumentState(uri, language, version, text, None if reason else DocumentIndex(language, text), reason)
         if reason:
             log.info("not analysing %s: %s", uri, reason)
@@ -84,7 +76,7 @@ class DocumentStore:
         state.version = version
         text = apply_changes(state.text, changes, encoding)
         state.text = text
-        reason = skip_reason(text, max_bytes)
+        reason = text_skip_reason(text, max_bytes)
         if reason or state.index is None:
             if reason and reason != state.skip_reason:
                 log.info("not analysing %s: %s", state.uri, reason)
@@ -107,7 +99,7 @@ class DocumentStore:
     def revalidate(self, max_bytes: int) -> None:
         """Re-apply the size/binary rule after `maxFileBytes` changed."""
         for state in self._docs.values():
-            reason = skip_reason(state.text, max_bytes)
+            reason = text_skip_reason(state.text, max_bytes)
             if reason != state.skip_reason or (reason is None) != (state.index is not None):
                 state.skip_reason = reason
                 state.index = None if reason else DocumentIndex(state.language, state.text)

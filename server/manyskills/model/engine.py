@@ -1,7 +1,8 @@
 """One inference worker thread that owns the model; everyone else submits jobs and gets futures.
 
-- Priority queue: interactive requests (review, search) before edited functions before workspace scans.
-- Dynamic batching by length within a job, under a padded-token budget.
+- Priority queue: interactive requests (review, search) before edited functions before workspace scans
+  (the priorities and the CancelToken live in jobs.py).
+- Dynamic batching by length within a job, under a padded-token budget (the plan is batching.py's).
 - Cooperative cancellation: a job's CancelToken is checked before it starts and between batches, so
   a stale analysis stops within one batch (pygls cannot cancel a handler that already started).
 - Cancelling a token also takes its queued jobs out of the queue at once (their futures raise
@@ -25,56 +26,15 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from manyskills.model.batching import MAX_BATCH, TOKEN_BUDGET, length_order, pass_end
+from manyskills.model.jobs import PRIORITY_EDIT, PRIORITY_INTERACTIVE, Cancelled, CancelToken
 from manyskills.model.types import AnalysisBackend, FunctionAnalysis, FunctionInput, ReviewNote
 
 log = logging.getLogger(__name__)
 
-PRIORITY_INTERACTIVE = 0
-PRIORITY_EDIT = 1
-PRIORITY_SCAN = 2
-
-
-class Cancelled(Exception):
-    """The job's token was cancelled before it finished."""
-
 
 class EngineUnavailable(RuntimeError):
     """The model could not be loaded; analysis is disabled until settings change."""
-
-
-class CancelToken:
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self._lock = threading.Lock()
-        self._callbacks: list[Callable[[], None]] = []
-
-    def cancel(self) -> None:
-        with self._lock:
-            if self._event.is_set():
-                return
-            self._event.set()
-            callbacks, self._callbacks = self._callbacks, []
-        for callback in callbacks:
-            callback()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-    def on_cancel(self, callback: Callable[[], None]) -> None:
-        """Run `callback` when the token is cancelled (at once if it already is)."""
-        with self._lock:
-            if not self._event.is_set():
-                self._callbacks.append(callback)
-                return
-        callback()
-
-    def remove_callback(self, callback: Callable[[], None]) -> None:
-        with self._lock:
-            try:
-                self._callbacks.remove(callback)
-            except ValueError:
-                pass
 
 
 @dataclass
@@ -124,8 +84,8 @@ class ModelEngine:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self.status = EngineStatus()
-        self.max_batch = 16
-        self.token_budget = 4096
+        self.max_batch = MAX_BATCH
+        self.token_budget = TOKEN_BUDGET
         self.oom_recovery_batches = OOM_RECOVERY_BATCHES
         self._full_size: tuple[int, int] | None = None  # (max_batch, token_budget) before the first OOM
         self._ok_batches = 0  # successful batches since the size last changed
@@ -252,17 +212,14 @@ class ModelEngine:
     def _analyse_batches(self, backend: AnalysisBackend, items: list[FunctionInput],
                          token: CancelToken | None) -> list[FunctionAnalysis]:
         lengths = [backend.count_tokens(item) for item in items]
-        order = sorted(range(len(items)), key=lambda i: lengths[i])
+        order = length_order(lengths)
         results: list[FunctionAnalysis | None] = [None] * len(items)
         start = 0
         while start < len(order):
             if token is not None and token.cancelled:
                 raise Cancelled()
-            end = start + 1
-            # Sorted by length, so the last member sets the padded width of the batch.
-            while end < len(order) and end - start < self.max_batch and \
-                    (end - start + 1) * lengths[order[end]] <= self.token_budget:
-                end += 1
+            # Pass by pass (not batch_plan): an out-of-memory error shrinks the size mid-plan.
+            end = pass_end(lengths, order, start, self.max_batch, self.token_budget)
             chunk = order[start:end]
             try:
                 if self.before_batch is not None:

@@ -4,7 +4,7 @@ Imports Ray at module level, so only `manyskills model-server` and Ray's own wor
 module. Each replica loads the model once; every function of every concurrent request goes through
 one `serve.batch` queue, so requests from many editors share forward passes. Inside a batch the
 functions are sorted by length and cut under a padded-token budget, like the in-process engine
-(batching.py).
+(model/batching.py).
 
 With a token (ServiceConfig.token, else MANYSKILLS_SERVICE_TOKEN in the replica's environment) every
 route but /healthz answers 401 unless the request carries `Authorization: Bearer <token>` (auth.py).
@@ -33,8 +33,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from manyskills.model.types import FunctionAnalysis, FunctionInput
+from manyskills.model.batching import MAX_BATCH, TOKEN_BUDGET, analyse_planned
 from manyskills.service import auth, wire
-from manyskills.service.batching import MAX_BATCH, TOKEN_BUDGET, analyse_planned
 
 log = logging.getLogger("manyskills.service")
 DEPLOYMENT_NAME = "ModelService"

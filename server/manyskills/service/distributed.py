@@ -1,9 +1,9 @@
 """`manyskills check --ray`: the scan's model work spread over Ray workers.
 
 The driver reads and indexes the files (cheap, and files need not exist on the cluster's nodes),
-cuts the functions into the very rounds a local scan would send to its engine (64 functions in file
-order, duplicates of earlier rounds answered from the cache), and hands each round to a worker
-actor that holds the same `LocalRuntime` and groups the round into forward passes the way the
+cuts the functions into the very rounds a local scan would send to its engine (analysis/rounds.py:
+64 functions in file order, duplicates of earlier rounds answered from the cache), and hands each
+round to a worker actor that holds the same `LocalRuntime` and groups the round into forward passes the way the
 engine does. Rounds run in parallel; progress streams to the caller as they finish; findings are
 then derived on the driver exactly as in a local run, so the JSON/SARIF is the same, in the same
 order. A worker that dies is restarted by Ray and its round retried; a scan that makes no progress
@@ -19,11 +19,11 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from manyskills.analysis.scan import FUNCTIONS_PER_ROUND, FileResult
-from manyskills.index.types import FunctionInfo
+from manyskills.analysis.rounds import plan_rounds
+from manyskills.analysis.scan import FileResult
+from manyskills.model.batching import analyse_planned
 from manyskills.model.engine import EngineUnavailable
 from manyskills.model.types import FunctionAnalysis, FunctionInput, ReviewNote
-from manyskills.service.batching import analyse_planned
 
 log = logging.getLogger(__name__)
 IN_FLIGHT_PER_WORKER = 2  # one round computing, one queued: workers never wait for the driver
@@ -139,28 +139,10 @@ class RayPoolBackend:
             self.ray.kill(actor)
 
 
-def plan_rounds(results: list[FileResult], known: set[str] | None = None) -> list[list[FunctionInfo]]:
-    """The functions each round of a local scan would send to the model: rounds of the local scan's
-    size in file order; a function already sent in an earlier round (or `known`) is a cache hit, and
-    duplicates inside a round go once (Analyzer.cached)."""
-    seen = set(known or ())
-    functions = [f for r in results for f in r.functions]
-    rounds = []
-    for start in range(0, len(functions), FUNCTIONS_PER_ROUND):
-        misses: dict[str, FunctionInfo] = {}
-        for function in functions[start:start + FUNCTIONS_PER_ROUND]:
-            if function.content_hash not in seen and function.content_hash not in misses:
-                misses[function.content_hash] = function
-        seen.update(misses)
-        if misses:
-            rounds.append(list(misses.values()))
-    return rounds
-
-
 def analyse_on_ray(backend: RayPoolBackend, results: list[FileResult],
                    on_progress: Callable[[int, int], None] | None = None) -> dict[str, FunctionAnalysis]:
     """Content hash -> analysis for every function of `results`, computed across the pool."""
-    rounds = plan_rounds(results)
+    rounds = plan_rounds([f for r in results for f in r.functions])
     total = sum(len(r) for r in rounds)
     analyses: dict[str, FunctionAnalysis] = {}
     done = 0
