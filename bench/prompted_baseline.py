@@ -33,30 +33,31 @@ def main() -> int:
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     from manyskills.model.runtime import LocalRuntime
-    from manyskills.training import evaluate as ev
+    from manyskills.training import baselines, metrics, sets
 
     adapted = LocalRuntime.load(None, None, "auto")
     base = LocalRuntime(adapted.base, None, adapted.device, adapted.dtype)
     del adapted
     dataset = Path(args.dataset)
-    valid = ev.heldout_pairs(dataset, "valid", 600, 0)[: args.valid]
-    margins = [ev.prompted_zero_shot(base, p.language, p.clean)[0] for p in valid]
-    threshold = ev.lowest_threshold(margins, sum(ev.code_lines(p.clean) for p in valid),
-                                    [*set(margins), max(margins) + 1e-6])
+    valid = sets.heldout_pairs(dataset, "valid", 600, 0)[: args.valid]
+    margins = [baselines.prompted_zero_shot(base, p.language, p.clean)[0] for p in valid]
+    threshold = metrics.lowest_threshold(margins, sum(metrics.code_lines(p.clean) for p in valid),
+                                         [*set(margins), max(margins) + 1e-6])
     print(f"threshold from {len(valid)} validation clean functions: Yes-No margin {threshold:.3f}", flush=True)
     report = {"machine": machine_info(), "threshold_from_validation": threshold, "validation_functions": len(valid)}
-    sets = {"heldout": ev.heldout_pairs(dataset, "test", 600, 0)[: args.heldout]}
+    sets_ = {"heldout": sets.heldout_pairs(dataset, "test", 600, 0)[: args.heldout]}
     if Path(args.quixbugs).is_file():
-        sets["quixbugs"] = ev.quixbugs_pairs(Path(args.quixbugs))
-    for name, pairs in sets.items():
+        sets_["quixbugs"] = sets.quixbugs_pairs(Path(args.quixbugs))
+    for name, pairs in sets_.items():
         started = time.perf_counter()
-        buggy, clean, picked = ev.zero_shot_scores(ev.prompted_zero_shot, base, pairs)
+        buggy, clean, picked = baselines.zero_shot_scores(baselines.prompted_zero_shot, base, pairs)
         top = [k in p.bug_lines for k, p in zip(picked, pairs)]
-        summary = ev.ranking_summary(pairs, buggy, clean, picked)
+        summary = baselines.ranking_summary(pairs, buggy, clean, picked)
         report[name] = {
             "pairs": summary.pop("n"), **summary, "answers_line_1": float(np.mean([k == 0 for k in picked])),
-            "detection_rate": float(np.mean([m >= threshold for m in buggy])),
-            "false_warnings_per_kloc": 1000 * sum(m >= threshold for m in clean) / sum(ev.code_lines(p.clean) for p in pairs),
+            "detection_rate": metrics.detection_rate(buggy, threshold),
+            "false_warnings_per_kloc": metrics.false_warnings_per_kloc(
+                clean, threshold, sum(metrics.code_lines(p.clean) for p in pairs)),
             "line_top1_by_language": {lang: float(np.mean([t for t, p in zip(top, pairs) if p.language == lang]))
                                       for lang in sorted({p.language for p in pairs})},
             "seconds": round(time.perf_counter() - started, 1),

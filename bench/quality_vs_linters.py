@@ -43,16 +43,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import ROOT, machine_info, machine_line, write_json  # noqa: E402
-from manyskills.training.evaluate import (  # noqa: E402
-    code_lines,
-    PairEval,
-    analyse_all,
-    heldout_pairs,
-    most_operators_line,
-    naturalness,
-    pairwise,
-    quixbugs_pairs,
-)
+from manyskills.training.baselines import most_operators_line, naturalness, random_line_top1  # noqa: E402
+from manyskills.training.evaluate import analyse_all  # noqa: E402
+from manyskills.training.metrics import code_lines, line_top1, pairwise  # noqa: E402
+from manyskills.training.sets import PairEval, heldout_pairs, quixbugs_pairs  # noqa: E402
 
 # Checkstyle checks that point at likely bugs rather than style (its "coding" group, 8.36).
 CHECKSTYLE_BUG_CHECKS = [
@@ -277,9 +271,7 @@ def metrics(pairs: list[PairEval], buggy: Verdicts, clean: Verdicts) -> dict:
         out["clean_flagged"] = sum(clean.flags) / n
         out["false_warnings_per_kloc"] = 1000 * sum(clean.warnings) / clean_lines
     if buggy.lines is not None:
-        out["line_top1"] = (
-            sum(line is not None and line in p.bug_lines for line, p in zip(buggy.lines, pairs)) / n
-        )
+        out["line_top1"] = line_top1(buggy.lines, [p.bug_lines for p in pairs])
         if buggy.flags is not None:
             out["warned_on_bug_line"] = sum(
                 flag and line is not None and line in p.bug_lines for flag, line, p in zip(buggy.flags, buggy.lines, pairs)
@@ -299,11 +291,11 @@ def trivial_baselines(pairs: list[PairEval]) -> dict[str, dict]:
         },
         "most-operators line": {
             "n": n,
-            "line_top1": sum(most_operators_line(p.buggy) in p.bug_lines for p in pairs) / n,
+            "line_top1": line_top1([most_operators_line(p.buggy) for p in pairs], [p.bug_lines for p in pairs]),
         },
         "random line": {
             "n": n,
-            "line_top1": sum(len(set(p.bug_lines)) / code_lines(p.buggy) for p in pairs) / n,
+            "line_top1": random_line_top1(pairs),
         },
     }
 

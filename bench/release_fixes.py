@@ -6,7 +6,8 @@ validation projects (for choosing between adapters) and test projects (the repor
 import sys, json, time; sys.path.insert(0, "server")
 from pathlib import Path
 from manyskills.model.runtime import LocalRuntime
-from manyskills.training.evaluate import release_fix_pairs, defect_metrics, heldout_pairs, tune_threshold
+from manyskills.training.evaluate import defect_metrics, tune_threshold
+from manyskills.training.sets import heldout_pairs, release_fix_pairs
 adapter = sys.argv[1]
 rt = LocalRuntime.load(None, adapter, "cpu")
 threshold = tune_threshold(rt, heldout_pairs(Path("data-cache/dataset"), "valid", 600, 0)) if sys.argv[2] == "tune" else float(sys.argv[2])

@@ -25,11 +25,12 @@ from _common import ROOT, machine_info, write_json
 def quality(rt, budgets: list[int], n_pairs: int, dataset: Path) -> dict:
     from manyskills.model.runtime import FunctionInput, encode_function
     from manyskills.training import evaluate as ev
+    from manyskills.training.sets import heldout_pairs
 
     cut = min(budgets)
     rt.manifest.max_tokens = cut
     chosen = []  # (pair, bug line beyond the cut?)
-    for p in ev.heldout_pairs(dataset, "valid", 10**9, 0):
+    for p in heldout_pairs(dataset, "valid", 10**9, 0):
         _ids, lines, _n, truncated = encode_function(rt.tokenizer, rt.manifest, p.language, p.buggy)
         if truncated:
             chosen.append((p, p.bug_lines[0] > max(lines)))

@@ -7,7 +7,8 @@ from collections import defaultdict
 from pathlib import Path
 import numpy as np
 from manyskills.model.runtime import FunctionInput, LocalRuntime
-from manyskills.training.evaluate import analyse_all, defect_metrics_of, heldout_pairs, release_fix_pairs
+from manyskills.training.evaluate import analyse_all, defect_metrics_of
+from manyskills.training.sets import heldout_pairs, release_fix_pairs
 rt = LocalRuntime.load(None, sys.argv[1], "cpu")
 th = rt.manifest.thresholds.get("defect", 0.74)
 out = {}

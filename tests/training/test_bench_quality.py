@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from manyskills.training.evaluate import PairEval
+from manyskills.training.sets import PairEval
 
 ROOT = Path(__file__).resolve().parents[2]
 
