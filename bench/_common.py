@@ -21,6 +21,7 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT / "server"))  # this checkout's package wins over an installed one
+sys.path.insert(1, str(ROOT))  # the test/bench harness (harness/)
 
 
 # ---------------------------------------------------------------------------------------------- timing
@@ -50,8 +51,7 @@ def bench_model(model: str | None) -> str:
         return model
     import tempfile
 
-    sys.path.insert(0, str(ROOT / "tests"))
-    from tinymodel import build_tiny_model
+    from harness.tinymodel import build_tiny_model
 
     tiny = Path(tempfile.gettempdir()) / "manyskills-bench-tiny"
     return str(tiny if (tiny / "config.json").is_file() else build_tiny_model(tiny))

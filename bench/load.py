@@ -25,13 +25,11 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO / "tests" / "hardening"), str(REPO / "tests")]
+sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
-from raw_lsp import RawServer  # noqa: E402
-from text_reference import apply_change, utf16_position  # noqa: E402
-
-sys.path.insert(0, str(REPO / "bench"))
 from _common import bench_model, percentile  # noqa: E402
+from harness.raw_lsp import RawServer  # noqa: E402
+from harness.text_reference import apply_change, utf16_position  # noqa: E402
 
 FUNCTION = "def handler_{i}(items, limit={i}):\n    total = 0\n    for item in items:\n        total += item - limit\n    return total\n\n\n"
 

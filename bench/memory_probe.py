@@ -28,10 +28,10 @@ from pathlib import Path
 import psutil
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO / "tests" / "hardening"), str(REPO / "bench")]
+sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
 from _common import bench_model  # noqa: E402
-from raw_lsp import RawServer, server_env  # noqa: E402
+from harness.raw_lsp import RawServer, server_env  # noqa: E402
 from soak import run_cycle  # noqa: E402
 
 SITECUSTOMIZE = r'''

@@ -21,13 +21,11 @@ from pathlib import Path
 import psutil
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO / "tests" / "hardening"), str(REPO / "tests")]
+sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
-from raw_lsp import RawServer  # noqa: E402
-from text_reference import apply_change, utf16_position  # noqa: E402
-
-sys.path.insert(0, str(REPO / "bench"))
 from _common import bench_model  # noqa: E402
+from harness.raw_lsp import RawServer  # noqa: E402
+from harness.text_reference import apply_change, utf16_position  # noqa: E402
 
 FUNCTION = "def step_{c}_{i}(rows, k={c}):\n    out = []\n    for row in rows:\n        out.append(row * k + {i})\n    return out\n\n\n"
 

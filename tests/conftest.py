@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # the shared test/bench harness (harness/)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from tinymodel import build_tiny_model  # noqa: E402
-
-REPO = Path(__file__).resolve().parent.parent
+from harness.tinymodel import build_tiny_model  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,8 @@ from typing import Any, Callable
 
 from hypothesis import strategies as st
 
-from text_reference import apply_change
-from raw_lsp import frame
+from harness.text_reference import apply_change
+from harness.raw_lsp import frame
 
 TARGET = "file:///fuzz/target.py"
 FUZZ_MODEL = "/nonexistent/manyskills-fuzz-model"  # analysis disabled: the fuzz is about the protocol

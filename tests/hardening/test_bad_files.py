@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from raw_lsp import RawServer, frame, server_env
-from text_reference import utf16_position
+from harness.raw_lsp import RawServer, frame, server_env
+from harness.text_reference import utf16_position
 
 # Only Python is analysed (threshold 0: every function gets a finding, so positions are checkable);
 # the big generated files are other languages, so they are indexed (the part that must stay bounded)

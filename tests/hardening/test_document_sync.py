@@ -1,5 +1,5 @@
 """In-process: the server's document store applies any sequence of content changes exactly like the
-independent reference (tests/hardening/reference.py), and its incremental index matches a fresh parse."""
+independent reference (harness/text_reference.py), and its incremental index matches a fresh parse."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from lsprotocol import types as lsp
 from manyskills.index.functions import index_functions
 from manyskills.lsp.documents import DocumentStore
 
-from text_reference import apply_change
+from harness.text_reference import apply_change
 
 START = 'def a(x):\r\n    return "😀" + x\n\nclass B:\n    def c(self):\u2028\n        pass\r\n'
 TEXT = st.text(alphabet=st.sampled_from(list("ab_ (){}:=\n\t\r") + ["é", "😀", "𝄞", "\u2028", "\x0c", "\x85"]),

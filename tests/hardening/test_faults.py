@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from raw_lsp import REPO, RawServer, server_env
+from harness.raw_lsp import REPO, RawServer, server_env
 
 PY = "def first(xs):\n    return xs[0]\n\n\ndef second(name):\n    return name.upper()\n"
 URI = "file:///faults/example.py"

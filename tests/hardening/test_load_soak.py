@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from raw_lsp import REPO
+from harness.raw_lsp import REPO
 
 sys.path.insert(0, str(REPO / "bench"))
 

@@ -4,7 +4,7 @@ day of typing grew the server without bound. Real server subprocess, tiny model.
 
 from __future__ import annotations
 
-from raw_lsp import RawServer
+from harness.raw_lsp import RawServer
 
 
 def test_notifications_leave_no_handler_state_behind(tiny_model_dir, tmp_path):

@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from fuzz_messages import FUZZ_MODEL, TARGET, UNICODE_TEXT, Hostile, hostile
-from text_reference import apply_change, utf16_position
-from raw_lsp import RawServer
+from harness.text_reference import apply_change, utf16_position
+from harness.raw_lsp import RawServer
 
 BASELINE = {"model": FUZZ_MODEL, "debounceMs": 20, "skills": {"clone": False}}
 INITIAL = 'import os\r\n\r\ndef first(xs):\n    return [x for x in xs]  # 😀\n\n\nclass Box:\n    def get(self, k):\n        return k\n'

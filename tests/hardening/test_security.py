@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from raw_lsp import REPO, RawServer, server_env
+from harness.raw_lsp import REPO, RawServer, server_env
 
 NETBLOCK = Path(__file__).with_name("netblock")
 PY = "def first(xs):\n    total = 0\n    for i in range(len(xs)):\n        total += xs[i]\n    return total\n"

@@ -8,21 +8,21 @@ Choices, each measured on this machine (see models/README.md):
 - Short sequences (max_tokens), length-sorted batches for the caching pass.
 - Multi-task mixing by temperature sampling over skills (p_k ~ n_k^(1/T)); review (generation) steps
   run the full upper stack + LM head and are the expensive ones, so they get a small share.
+
+The model-free parts live beside this file: the options (config.py), the skill mix and batches
+(sampling.py), the learning-rate schedule (schedule.py) and the losses (losses.py).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from manyskills.data.changes import GENERIC_CHANGE_NOTE
 from manyskills.model import adapter as adapter_mod
@@ -31,56 +31,14 @@ from manyskills.model.base import resolve_base
 from manyskills.model.heads import HeadConfig, SkillHeads
 from manyskills.model.layers import decoder, hidden_after, run_to_logits
 from manyskills.model.runtime import cpu_supports_bf16, encode_function, review_messages
+from manyskills.training import losses, sampling, schedule
 from manyskills.training.activation_cache import ActivationStore, key_digest, recipe_fingerprint
+from manyskills.training.config import TrainConfig
 from manyskills.training.distributed import ProcessGroup
 from manyskills.training.examples import SkillData, load_split
 
 log = logging.getLogger(__name__)
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-
-
-@dataclass
-class TrainConfig:
-    dataset: str = "data-cache/dataset"
-    out: str = "models/default"
-    model: str | None = None  # base model directory; None = embedded default
-    skills: list[str] = field(default_factory=lambda: ["defect", "review", "clone", "search", "flaky"])
-    lora_rank: int = 8
-    lora_alpha: int = 16
-    lora_layers: list[int] = field(default_factory=lambda: [20, 21, 22, 23])
-    feature_layer: int = 24
-    max_tokens: int = 256
-    steps: int = 1200
-    time_budget_s: float | None = None  # stop training (and finish the LR schedule) after this many seconds
-    deadline: float | None = None  # ... or at this Unix time, whichever comes first (a lent machine's call limit)
-    batch_size: int = 16
-    review_batch_size: int = 4
-    lr_lora: float = 2e-4
-    lr_heads: float = 1e-3
-    warmup: int = 50
-    temperature: float = 2.0
-    review_share: float = 0.08
-    # share of each defect batch's pairs drawn from real patch-release fixes (history.jsonl); None =
-    # those fixes are not used at all (the recipes before they existed)
-    real_fix_share: float | None = None
-    limits: dict[str, int] = field(default_factory=lambda: {"defect": 10000, "search": 2000, "clone": 3000,
-                                                            "flaky": 1500})
-    review_examples: int = 600
-    seed: int = 0
-    checkpoint_every: int = 200
-    activation_cache: str | None = "data-cache/activations"  # None = keep activations in memory only
-    device: str = "auto"
-    version: str = "0.1.0"
-
-    @classmethod
-    def from_file(cls, path: str | None, **overrides) -> TrainConfig:
-        raw = json.loads(Path(path).read_text()) if path else {}
-        raw.update({k: v for k, v in overrides.items() if v is not None})
-        known = set(cls.__dataclass_fields__)
-        unknown = set(raw) - known
-        if unknown:
-            raise ValueError(f"unknown training options: {sorted(unknown)}")
-        return cls(**raw)
 
 
 @dataclass
@@ -105,7 +63,7 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.rng = random.Random(config.seed)  # data preparation: identical on every replica
         self.batch_rng = self.rng  # train() gives each replica its own
-        self._pairs: dict[str, list] = {}  # defect pools grouped into (buggy, clean) pairs, by kind
+        self._defect_pairs: sampling.DefectPairs | None = None  # the defect pool split into pairs, by kind
         self.device = f"cuda:{self.group.local_rank}" if use_cuda and self.group.distributed else (
             "cuda" if use_cuda else "cpu")
         self.device_type = "cuda" if use_cuda else "cpu"
@@ -321,45 +279,28 @@ class Trainer:
         cached = [self.cache[("code", i.language, i.code)] for i in items]
         states, mask, lines, n_lines = self.features(cached)
         out = self.heads(states, mask, lines, n_lines)
-        logits = torch.cat([out.line_logits, out.slot_logit[:, None]], dim=1)
-        target = torch.tensor([i.bug_line if i.label else n_lines for i in items], device=logits.device)
-        loss = F.cross_entropy(logits, target)
         # Ranking: a buggy function must score above its own clean version (same length class).
-        score = torch.logsumexp(out.line_logits, -1) - out.slot_logit
-        by_pair: dict[str, dict[int, int]] = {}
-        for r, i in enumerate(items):
-            by_pair.setdefault(i.pair_id, {})[i.label] = r
-        pairs = [(p[1], p[0]) for p in by_pair.values() if 0 in p and 1 in p]
-        if pairs:
-            buggy = score[[b for b, _ in pairs]]
-            clean = score[[c for _, c in pairs]]
-            loss = loss + 0.5 * F.softplus(clean - buggy + 1.0).mean()
-        return loss
+        return losses.defect_loss(out.line_logits, out.slot_logit, losses.defect_targets(items, n_lines),
+                                  losses.buggy_clean_rows(items))
 
     def flaky_loss(self, items) -> torch.Tensor:
         cached = [self.cache[("code", i.language, i.code)] for i in items]
         states, mask, lines, n_lines = self.features(cached)
         out = self.heads(states, mask, lines, n_lines)
-        target = torch.tensor([float(i.label) for i in items], device=states.device)
-        return F.binary_cross_entropy_with_logits(out.flaky_logit, target)
+        return losses.flaky_loss(out.flaky_logit, [i.label for i in items])
 
     def _embed(self, cached: list[Cached]) -> torch.Tensor:
         states, mask, _lines, _n = self.features(cached)
         return self.heads.embed_only(states, mask)
 
-    def contrastive(self, left: torch.Tensor, right: torch.Tensor, tau: float = 0.05) -> torch.Tensor:
-        sims = left @ right.T / tau
-        target = torch.arange(sims.size(0), device=sims.device)
-        return (F.cross_entropy(sims, target) + F.cross_entropy(sims.T, target)) / 2
-
     def search_loss(self, items) -> torch.Tensor:
         queries = self._embed([self.cache[("query", i.query)] for i in items])
         codes = self._embed([self.cache[("code", i.language, i.code)] for i in items])
-        return self.contrastive(queries, codes)
+        return losses.contrastive(queries, codes)
 
     def clone_loss(self, items) -> torch.Tensor:
         both = self._embed([self.cache[("code", i.language, c)] for i in items for c in (i.code_a, i.code_b)])
-        return self.contrastive(both[0::2], both[1::2])
+        return losses.contrastive(both[0::2], both[1::2])
 
     def review_loss(self, items) -> torch.Tensor:
         cached = [self.cache[("review", i.language, i.code, i.bug_line)] for i in items]
@@ -370,67 +311,28 @@ class Trainer:
         with self._autocast():
             logits = run_to_logits(self.model, self.inner, hidden.to(self.amp_dtype or torch.float32), mask,
                                    self.first_layer)
-        labels = labels.to(logits.device)
-        return F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.size(-1)), labels[:, 1:].reshape(-1))
+        return losses.review_loss(logits, labels.to(logits.device))
 
     # ------------------------------------------------------------------ loop
     def skill_weights(self, pools: dict[str, list]) -> dict[str, float]:
-        sizes = {k: len(v) for k, v in pools.items() if v and k != "review"}
-        raw = {k: n ** (1.0 / self.config.temperature) for k, n in sizes.items()}
-        total = sum(raw.values())
-        weights = {k: (1 - (self.config.review_share if pools.get("review") else 0)) * v / total
-                   for k, v in raw.items()}
-        if pools.get("review"):
-            weights["review"] = self.config.review_share
-        return weights
+        return sampling.skill_weights(pools, self.config.temperature, self.config.review_share)
 
     def sample(self, skill: str, pool: list) -> list:
-        if skill == "defect":  # whole (buggy, clean) pairs so the ranking loss has both sides
-            size = self.config.batch_size // 2
-            if skill not in self._pairs:
-                groups = _group_pairs(pool)
-                self._pairs[skill] = [g for g in groups if not _is_real_fix(g)]
-                # Real fixes mostly add code, so "shorter = buggier" would separate them; drawing as
-                # many pairs whose buggy side is shorter as pairs where it is not keeps length from
-                # telling the classes apart in what the model sees.
-                real = [g for g in groups if _is_real_fix(g)]
-                self._pairs["real_fix_shorter"] = [g for g in real if _buggy_is_shorter(g)]
-                self._pairs["real_fix_other"] = [g for g in real if not _buggy_is_shorter(g)]
-            synthetic = self._pairs[skill]
-            shorter, other = self._pairs["real_fix_shorter"], self._pairs["real_fix_other"]
-            n_real = round(size * (self.config.real_fix_share or 0.0)) if synthetic else size
-            n_shorter = sum(self.batch_rng.random() < 0.5 for _ in range(n_real)) if shorter and other else n_real
-            chosen = self.batch_rng.sample(shorter, min(n_shorter, len(shorter)))
-            chosen += self.batch_rng.sample(other, min(n_real - n_shorter, len(other)))
-            chosen += self.batch_rng.sample(synthetic, min(size - len(chosen), len(synthetic)))
-            return [item for group in chosen for item in group]
-        size = self.config.review_batch_size if skill == "review" else self.config.batch_size
-        if skill in ("search", "clone"):
-            size = size // 2 if skill == "clone" else size
-        return self.batch_rng.sample(pool, min(size, len(pool)))
+        if skill == "defect" and self._defect_pairs is None:
+            self._defect_pairs = sampling.DefectPairs.of(pool)
+        return sampling.sample(skill, pool, self.config, self.batch_rng, self._defect_pairs)
 
     def effective_time_budget(self) -> float | None:
         """Seconds training may take, from now: the time budget, cut short by the deadline. Rank 0's
         value, like the clock (see run_clock)."""
-        budgets = [b for b in (self.config.time_budget_s,
-                               self.config.deadline - time.time() if self.config.deadline else None) if b is not None]
-        if not budgets:
-            return None
-        return max(1.0, self.group.from_main(min(budgets), self.device))
+        budget = schedule.time_budget(self.config.time_budget_s, self.config.deadline, time.time())
+        return None if budget is None else self.group.from_main(budget, self.device)
 
     def progress_fraction(self, elapsed: float) -> float:
-        """How far through the run: steps done, or time spent when a time budget ends it sooner."""
-        by_steps = self.step / max(1, self.config.steps)
-        by_time = elapsed / self.time_budget if self.time_budget else 0.0
-        return min(1.0, max(by_steps, by_time))
+        return schedule.progress_fraction(self.step, self.config.steps, elapsed, self.time_budget)
 
     def lr_scale(self, elapsed: float = 0.0) -> float:
-        if self.step < self.config.warmup:
-            return (self.step + 1) / self.config.warmup
-        # Cosine over what is left after warm-up, measured in steps or in time, whichever runs out first.
-        warm = self.config.warmup / max(1, self.config.steps)
-        progress = (self.progress_fraction(elapsed) - warm) / max(1e-9, 1 - warm)
-        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, max(0.0, progress))))
+        return schedule.lr_scale(self.step, self.config.warmup, self.config.steps, self.progress_fraction(elapsed))
 
     def run_clock(self, started: float) -> float:
         """Seconds since training started. With a time budget, rank 0's clock rules every replica: they
@@ -441,7 +343,7 @@ class Trainer:
         return self.group.from_main(elapsed, self.device)
 
     def train(self, pools: dict[str, list]) -> dict:
-        self._pairs: dict[str, list] = {}
+        self._defect_pairs = None
         # Replicas agree on the skill of each step (so the all-reduce mixes like terms) but draw their own
         # batches; a single process keeps one generator, as before.
         if self.group.distributed:
@@ -512,25 +414,6 @@ class Trainer:
         }
         (out / adapter_mod.MANIFEST_FILE).write_text(self.manifest.to_json())
         return out
-
-
-def _is_real_fix(group: list) -> bool:
-    from manyskills.data.history import RELEASE_FIX
-
-    return any(item.operator == RELEASE_FIX for item in group)
-
-
-def _buggy_is_shorter(group: list) -> bool:
-    buggy = [len(item.code) for item in group if item.label]
-    clean = [len(item.code) for item in group if not item.label]
-    return bool(buggy and clean) and buggy[0] < clean[0]
-
-
-def _group_pairs(pool: list) -> list[list]:
-    groups: dict[str, list] = {}
-    for item in pool:
-        groups.setdefault(item.pair_id, []).append(item)
-    return list(groups.values())
 
 
 def run_training(config: TrainConfig, progress: Callable[[str], None] = print) -> Path:
