@@ -24,3 +24,12 @@ def embedded_model():
     from manyskills.model.base import ensure_embedded_base
 
     return ensure_embedded_base()
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that loads the real embedded model must say so (`-m "not realmodel"` has to skip every
+    one of them): using the `embedded_model` fixture without the `realmodel` marker is an error."""
+    unmarked = [item.nodeid for item in items if "embedded_model" in getattr(item, "fixturenames", ())
+                and item.get_closest_marker("realmodel") is None]
+    if unmarked:
+        raise pytest.UsageError("tests use the real model without @pytest.mark.realmodel: " + ", ".join(unmarked))
