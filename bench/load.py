@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
 from _common import bench_model, percentile  # noqa: E402
+
 from harness.raw_lsp import RawServer  # noqa: E402
 from harness.text_reference import apply_change, utf16_position  # noqa: E402
 

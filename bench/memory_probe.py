@@ -31,8 +31,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
 from _common import bench_model  # noqa: E402
-from harness.raw_lsp import RawServer, server_env  # noqa: E402
 from soak import run_cycle  # noqa: E402
+
+from harness.raw_lsp import RawServer, server_env  # noqa: E402
 
 SITECUSTOMIZE = r'''
 import collections, ctypes, gc, json, os, signal, tracemalloc

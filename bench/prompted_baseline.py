@@ -4,7 +4,7 @@ untrained base (prompted zero-shot)" bar).
     python bench/prompted_baseline.py [--heldout 150] [--valid 150] [--json bench/results/prompted_baseline.json]
 
 SmolLM2-135M-Instruct is asked in its chat format "does this function contain a bug?" and "on which
-line is the bug?" (`evaluate.prompted_zero_shot`: answers scored, never sampled). Its detection
+line is the bug?" (`training.baselines.prompted_zero_shot`: answers scored, never sampled). Its detection
 threshold is chosen like the adapter's: the lowest Yes-No margin with at most 5 false warnings per
 1,000 lines on clean VALIDATION functions. Reported on the first `--heldout` held-out test pairs (seed
 0: the pairs of `manyskills eval`'s base rows) and on all QuixBugs pairs (evaluation only).

@@ -5,7 +5,6 @@ from manyskills.analysis.embeddings import EmbeddedFunction, EmbeddingIndex
 from manyskills.index.functions import index_functions
 
 
-
 def _entry(source: str, name: str, vector, lines: int = 5, text: str | None = None) -> EmbeddedFunction:
     body = "\n".join(f"    x = x + {i}" for i in range(lines - 2))
     (function,) = index_functions("python", text or f"def {name}(x):\n{body}\n    return x")

@@ -3,7 +3,14 @@
 import random
 
 import pytest
-from manyskills.model.batching import MAX_BATCH, TOKEN_BUDGET, analyse_planned, batch_plan, length_order, pass_end
+from manyskills.model.batching import (
+    MAX_BATCH,
+    TOKEN_BUDGET,
+    analyse_planned,
+    batch_plan,
+    length_order,
+    pass_end,
+)
 
 
 def _check(plan: list[list[int]], lengths: list[int], max_batch: int, budget: int) -> None:

@@ -86,7 +86,10 @@ def test_a_cancelled_running_job_stops_before_its_next_pass(engine):
 def test_cancel_tokens_run_their_callbacks_once():
     token, calls = CancelToken(), []
     token.on_cancel(lambda: calls.append("a"))
-    removed = lambda: calls.append("removed")  # noqa: E731
+
+    def removed() -> None:
+        calls.append("removed")
+
     token.on_cancel(removed)
     token.remove_callback(removed)
     token.remove_callback(removed)  # removing twice is harmless

@@ -13,10 +13,10 @@ import time
 import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
+from manyskills.model.batching import batch_plan
 from manyskills.model.engine import ModelEngine
 from manyskills.model.types import FunctionInput
 from manyskills.service import wire
-from manyskills.model.batching import batch_plan
 from manyskills.service.client import ServiceClient, ServiceUnavailable, check_engine_url
 from manyskills.settings import parse_settings
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities

@@ -152,7 +152,8 @@ def test_defect_loss_is_cross_entropy_plus_the_ranking_margin():
     ranked = plain + 0.5 * F.softplus(score[1] - score[0] + 1.0)
     assert losses.defect_loss(line_logits, slot, targets, [(0, 1)]) == pytest.approx(float(ranked))
     # the buggy side already far above the clean one: the ranking term is nearly zero
-    far = losses.defect_loss(torch.tensor([[20.0, 0, 0], [0, 0, 0]]), torch.tensor([0.0, 20.0]), [0, 3], [(0, 1)])
+    far_apart = torch.tensor([[20.0, 0, 0], [0, 0, 0]])
+    far = losses.defect_loss(far_apart, torch.tensor([0.0, 20.0]), [0, 3], [(0, 1)])
     assert float(far) < 1e-3
 
 

@@ -32,8 +32,8 @@ from ray import serve
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from manyskills.model.types import FunctionAnalysis, FunctionInput
 from manyskills.model.batching import MAX_BATCH, TOKEN_BUDGET, analyse_planned
+from manyskills.model.types import FunctionAnalysis, FunctionInput
 from manyskills.service import auth, wire
 
 log = logging.getLogger("manyskills.service")

@@ -20,7 +20,14 @@ import numpy as np
 import torch
 
 from manyskills.model.runtime import LocalRuntime
-from manyskills.training.metrics import auroc, code_lines, equal_length_indices, line_top1, pairwise, pairwise_on
+from manyskills.training.metrics import (
+    auroc,
+    code_lines,
+    equal_length_indices,
+    line_top1,
+    pairwise,
+    pairwise_on,
+)
 from manyskills.training.sets import PairEval
 
 OPERATOR_CHARS = re.compile(r"[-+*/%<>=!&|^~]|\band\b|\bor\b|\bnot\b|\bis\b|\bin\b")

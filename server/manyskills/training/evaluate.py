@@ -45,7 +45,13 @@ from manyskills.training.metrics import (
     pairwise_on,
     token_jaccard,
 )
-from manyskills.training.sets import PairEval, hard_negative_pairs, heldout_pairs, quixbugs_pairs, release_fix_pairs
+from manyskills.training.sets import (
+    PairEval,
+    hard_negative_pairs,
+    heldout_pairs,
+    quixbugs_pairs,
+    release_fix_pairs,
+)
 
 
 # ---------------------------------------------------------------------------------------------- model runs
