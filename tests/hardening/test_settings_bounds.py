@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from manyskills.settings import Settings, parse_settings, settings_to_json
-from raw_lsp import RawServer
+
+from harness.raw_lsp import RawServer
 
 # The documented ranges (README "Settings"), restated here so a change to either side is noticed.
 RANGES = {
