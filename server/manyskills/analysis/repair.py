@@ -20,6 +20,7 @@ from manyskills.analysis.findings import Finding
 from manyskills.analysis.repair_candidates import Candidate, repair_candidates
 from manyskills.index.functions import DocumentIndex
 from manyskills.index.types import FunctionInfo, Position, Span
+from manyskills.model.engine import PRIORITY_INTERACTIVE, CancelToken, ModelEngine
 from manyskills.model.types import FunctionAnalysis, FunctionInput, ReviewNote
 
 # Drop in the defect score (probability, original minus repaired) a repair must reach to be offered.
@@ -102,13 +103,16 @@ def choose(candidates: Sequence[Candidate], before: FunctionAnalysis, after: Seq
                   before.defect_score, score, "candidate")
 
 
-def repair_for(score: Scorer, item: FunctionInput, analysis: FunctionAnalysis, flagged: int,
+def repair_for(score: Scorer, item: FunctionInput, flagged: int, analysis: FunctionAnalysis | None = None,
                margin: float = REPAIR_MARGIN, generate: Callable[[], ReviewNote] | None = None) -> Repair | None:
     """The repair to offer for a function flagged on line `flagged`, or None.
 
-    `score` is the defect skill on a batch of functions (`ModelEngine.analyse(...).result()` or a
-    runtime's `analyse`): the original and every candidate go in one call, so they are scored alike.
-    `generate` (the review skill, slow) runs only when no candidate passes the margin."""
+    `score` is the defect skill on a batch of functions (`engine_scorer` or a runtime's `analyse`): the
+    original and every candidate go in one call, so they are scored alike. `analysis` (the original's
+    result, when known) gives the line scores that decide how many lines to search. `generate` (the
+    review skill, slow) runs only when no candidate passes the margin."""
+    if analysis is None:
+        analysis = score([item])[0]
     lines = suspect_lines(analysis.line_scores, flagged)
     candidates = repair_candidates(item.language, item.text, lines)
     scored = score([item] + [FunctionInput(item.language, c.text, item.is_test) for c in candidates])
@@ -117,6 +121,36 @@ def repair_for(score: Scorer, item: FunctionInput, analysis: FunctionAnalysis, f
     if repair is not None or generate is None:
         return repair
     return generated_repair(score, item, flagged, generate(), before, margin)
+
+
+NO_REPAIR_NOTE = ("The model suspects a defect on this line, but none of the single edits it tried (operators, "
+                  "off-by-one, negation, swapped arguments, other variables, literals) makes the function look "
+                  "clean enough to propose a fix.")
+
+
+@dataclass(frozen=True)
+class Review(ReviewNote):
+    """A finding's review: the note, and the repair when one passed the margin (`fixed_line` mirrors it)."""
+
+    repair: Repair | None = None
+
+
+def engine_scorer(engine: ModelEngine, token: CancelToken | None = None) -> Scorer:
+    """The defect skill through the engine's queue, at interactive priority (the user is waiting)."""
+    return lambda items: engine.analyse(items, PRIORITY_INTERACTIVE, token).result()
+
+
+def review_finding(engine: ModelEngine, finding: Finding, analysis: FunctionAnalysis | None = None,
+                   token: CancelToken | None = None, margin: float = REPAIR_MARGIN) -> Review:
+    """The review of a defect finding, as the server and `check --review` show it. Blocks: call it
+    off the event loop."""
+    function = finding.function
+    item = FunctionInput(function.language, function.text, function.is_test)
+    repair = repair_for(engine_scorer(engine, token), item, finding.line_in_function, analysis, margin,
+                        lambda: engine.review(item, finding.line_in_function, token).result())
+    if repair is None:
+        return Review(NO_REPAIR_NOTE, None, "")
+    return Review(repair.note, repair.fixed_line, "", repair)
 
 
 def generated_repair(score: Scorer, item: FunctionInput, flagged: int, note: ReviewNote,
@@ -148,21 +182,9 @@ def _parses_as_well(language: str, before: str, after: str) -> bool:
     return DocumentIndex(language, before).has_errors or not DocumentIndex(language, after).has_errors
 
 
-def repair_is_valid(finding: Finding, fixed_line: str | None) -> bool:
-    """A repair must change the flagged line and must not break the parse of the function."""
-    repaired = replaced_line(finding.function.text, finding.line_in_function, fixed_line)
-    return repaired is not None and _parses_as_well(finding.function.language, finding.function.text, repaired)
-
-
 def line_end(lines: list[str], line: int) -> Position:
     """End of a document line's text (before any `\\r`)."""
     return Position(line, len(lines[line].rstrip("\r")))
-
-
-def repair_span(finding: Finding, lines: list[str]) -> Span:
-    """The whole flagged line, which the repaired line replaces."""
-    line = finding.function.span.start.line + finding.line_in_function
-    return Span(Position(line, 0), line_end(lines, line))
 
 
 def repair_edit(function: FunctionInfo, lines: list[str], repair: Repair) -> tuple[Span, str]:

@@ -78,7 +78,7 @@ _LITERAL_SWAP = {"True": ("False",), "False": ("True", "None"), "true": ("false"
                  "0.0": ("1.0",), "1.0": ("0.0",), "null": ("undefined",), "undefined": ("null",)}
 _CONDITIONAL = frozenset({"if_statement", "elif_clause", "while_statement", "if_expression", "while_expression",
                           "do_statement"})
-_PARENS = frozenset({"parenthesized_expression", "condition_clause"})
+_PARENS = frozenset({"parenthesized_expression", "condition", "condition_clause"})
 _NOT = frozenset({"not_operator", "unary_expression", "prefix_unary_expression"})
 _ARGUMENTS = frozenset({"argument_list", "arguments"})
 _SUBSCRIPT_INDEX = {"subscript": "subscript", "subscript_expression": "index", "array_access": "index",

@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     files = list(iter_source_files(args.paths, settings.languages))
     try:
         results = _scan(args, analyzer, files, settings)
-        reviews = _reviews(engine, results) if args.review and settings.skills.review else {}
+        reviews = _reviews(engine, analyzer, results) if args.review and settings.skills.review else {}
     except EngineUnavailable as exc:
         print(f"manyskills check: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -172,17 +172,16 @@ def _close(backend) -> None:
         close()
 
 
-def _reviews(engine, results) -> dict:
-    from manyskills.model.runtime import FunctionInput
+def _reviews(engine, analyzer, results) -> dict:
+    from manyskills.analysis.repair import review_finding
 
     out = {}
     for result in results:
         for finding in result.findings:
             if finding.skill != "defect":
                 continue
-            fn = finding.function
-            out[id(finding)] = engine.review(FunctionInput(fn.language, fn.text, fn.is_test),
-                                             finding.line_in_function).result()
+            hits, _ = analyzer.cached([finding.function])
+            out[id(finding)] = review_finding(engine, finding, hits.get(finding.function.content_hash))
     return out
 
 
@@ -192,11 +191,14 @@ def _range(span: Span) -> dict:
 
 
 def _finding_json(result, finding: Finding, review) -> dict:
-    from manyskills.analysis.repair import repair_is_valid, repair_span
+    from manyskills.analysis.repair import repair_edit
 
     fix = None
-    if review is not None and repair_is_valid(finding, review.fixed_line):
-        fix = {"range": _range(repair_span(finding, result.lines)), "new_text": review.fixed_line}
+    repair = getattr(review, "repair", None)
+    if repair is not None:  # only a repair that passed the margin becomes a fix
+        span, new_text = repair_edit(finding.function, result.lines, repair)
+        fix = {"range": _range(span), "new_text": new_text, "description": repair.description,
+               "score_before": round(repair.score_before, 4), "score_after": round(repair.score_after, 4)}
     out = {
         "path": str(result.path),
         "language": result.language,

@@ -15,12 +15,12 @@ import logging
 from lsprotocol import types as lsp
 
 from manyskills.analysis.findings import Finding
-from manyskills.analysis.repair import line_end, repair_span
+from manyskills.analysis.repair import Repair, line_end, repair_edit
 from manyskills.analysis.suppression import suppression_comment
 from manyskills.lsp.diagnostics import to_diagnostic
 from manyskills.lsp.documents import DocumentState
 from manyskills.lsp.positions import from_client, span_to_range, to_client
-from manyskills.lsp.review import find_finding, note_markdown, review_for
+from manyskills.lsp.review import find_finding, known_without_fix, note_markdown, review_for
 from manyskills.lsp.server import ManySkillsServer
 
 log = logging.getLogger(__name__)
@@ -40,9 +40,10 @@ def _ignore_edit(server: ManySkillsServer, state: DocumentState, finding: Findin
     return lsp.WorkspaceEdit(changes={state.uri: [lsp.TextEdit(range=lsp.Range(start=end, end=end), new_text=text)]})
 
 
-def fix_edit(server: ManySkillsServer, state: DocumentState, finding: Finding, fixed_line: str) -> lsp.WorkspaceEdit:
-    replaced = span_to_range(state.lines, repair_span(finding, state.lines), server.position_encoding)
-    return lsp.WorkspaceEdit(changes={state.uri: [lsp.TextEdit(range=replaced, new_text=fixed_line)]})
+def fix_edit(server: ManySkillsServer, state: DocumentState, finding: Finding, repair: Repair) -> lsp.WorkspaceEdit:
+    span, new_text = repair_edit(finding.function, state.lines, repair)
+    replaced = span_to_range(state.lines, span, server.position_encoding)
+    return lsp.WorkspaceEdit(changes={state.uri: [lsp.TextEdit(range=replaced, new_text=new_text)]})
 
 
 def actions_for(server: ManySkillsServer, state: DocumentState, finding: Finding) -> list[lsp.CodeAction]:
@@ -58,11 +59,13 @@ def actions_for(server: ManySkillsServer, state: DocumentState, finding: Finding
             kind=lsp.CodeActionKind.QuickFix, diagnostics=[diagnostic], data=explain_data,
             command=None if resolve else lsp.Command(title="Explain", command=CMD_SHOW_NOTE, arguments=[explain_data]),
         ))
-        actions.append(lsp.CodeAction(
-            title=f"{TITLE}Apply suggested fix to line {finding.span.start.line + 1}",
-            kind=lsp.CodeActionKind.QuickFix, diagnostics=[diagnostic], is_preferred=True, data=fix_data,
-            command=None if resolve else lsp.Command(title="Apply fix", command=CMD_APPLY_FIX, arguments=[fix_data]),
-        ))
+        if not known_without_fix(server, finding):  # a fix only where a repair passed the margin
+            actions.append(lsp.CodeAction(
+                title=f"{TITLE}Apply suggested fix to line {finding.span.start.line + 1}",
+                kind=lsp.CodeActionKind.QuickFix, diagnostics=[diagnostic], is_preferred=True, data=fix_data,
+                command=None if resolve else lsp.Command(title="Apply fix", command=CMD_APPLY_FIX,
+                                                         arguments=[fix_data]),
+            ))
     actions.append(lsp.CodeAction(
         title=f"{TITLE}ignore here",
         kind=lsp.CodeActionKind.QuickFix, diagnostics=[diagnostic], edit=_ignore_edit(server, state, finding),
@@ -79,12 +82,13 @@ async def resolve_action(server: ManySkillsServer, action: lsp.CodeAction) -> ls
                                      arguments=[{"message": "ManySkills: this finding is out of date; try again."}])
         return action
     note = await review_for(server, finding)
-    if data.get("action") == "fix" and note.fixed_line:
-        action.edit = fix_edit(server, state, finding, note.fixed_line)
+    repair = getattr(note, "repair", None)
+    if data.get("action") == "fix" and repair is not None:
+        action.edit = fix_edit(server, state, finding, repair)
     else:
         message = note_markdown(finding, note)
         if data.get("action") == "fix":
-            message += "\n\n(No repair could be generated that keeps the code parseable.)"
+            message += "\n\n(No repair passed the check: no edit is proposed.)"
         action.command = lsp.Command(title="Show note", command=CMD_SHOW_NOTE, arguments=[{"message": message}])
     return action
 

@@ -1,8 +1,8 @@
-"""Review notes and repairs, generated on demand (resolve, hover, command) and cached.
+"""Review notes and repairs, computed on demand (resolve, hover, command) and cached.
 
-Generation is the one expensive path (seconds on a CPU), so it never runs during analysis: only when
-the user looks at a finding. A repair is offered only if it changes the line and does not break the
-parse of the function.
+A repair costs one batched pass over the candidate edits (and generation as a fallback), seconds on a
+CPU, so it never runs during analysis: only when the user looks at a finding. What to propose, and
+whether to propose an edit at all, is decided in `analysis.repair`.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 
 from manyskills.analysis.findings import Finding
-from manyskills.analysis.repair import repair_is_valid
+from manyskills.analysis.repair import Review, review_finding
 from manyskills.lsp.documents import DocumentState
 from manyskills.lsp.protocol import release, request_token
 from manyskills.lsp.server import ManySkillsServer
-from manyskills.model.types import FunctionInput, ReviewNote
+from manyskills.model.types import ReviewNote
 
 
 def find_finding(state: DocumentState, content_hash: str, line_in_function: int, skill: str = "defect") -> Finding | None:
@@ -25,28 +25,45 @@ def find_finding(state: DocumentState, content_hash: str, line_in_function: int,
     return None
 
 
-async def review_for(server: ManySkillsServer, finding: Finding) -> ReviewNote:
+def _key(server: ManySkillsServer, finding: Finding) -> tuple:
     backend = server.engine.backend if server.engine else None
-    key = (finding.function.content_hash, finding.line_in_function, backend.identity.cache_key if backend else "")
+    return finding.function.content_hash, finding.line_in_function, backend.identity.cache_key if backend else ""
+
+
+def known_without_fix(server: ManySkillsServer, finding: Finding) -> bool:
+    """The finding's review is already known and proposes no edit (so no quick fix is listed)."""
+    cached = server.reviews.get(_key(server, finding))
+    return cached is not None and getattr(cached, "repair", None) is None
+
+
+async def review_for(server: ManySkillsServer, finding: Finding) -> ReviewNote:
+    key = _key(server, finding)
     cached = server.reviews.get(key)
     if cached is not None:
         return cached
     function = finding.function
-    token = request_token(server)  # a cancelled hover/resolve drops its generation if not yet started
+    analysis = None
+    if server.analyzer is not None:
+        hits, _ = server.analyzer.cached([function])
+        analysis = hits.get(function.content_hash)
+    token = request_token(server)  # a cancelled hover/resolve drops its queued model work
     try:
-        note = await asyncio.wrap_future(server.engine.review(
-            FunctionInput(function.language, function.text, function.is_test), finding.line_in_function, token))
+        review = await asyncio.to_thread(review_finding, server.engine, finding, analysis, token)
     finally:
         release(server, token)
-    note = ReviewNote(note.note, note.fixed_line if repair_is_valid(finding, note.fixed_line) else None, note.raw)
-    server.reviews.put(key, note)
-    return note
+    server.reviews.put(key, review)
+    return review
 
 
 def note_markdown(finding: Finding, note: ReviewNote | None) -> str:
     parts = [f"**ManySkills** · `{finding.skill}` · score {finding.score:.2f}", "", finding.message]
     if note is not None:
         parts += ["", note.note]
-        if note.fixed_line:
-            parts += ["", "Suggested line:", "```", note.fixed_line.strip(), "```"]
+        repair = note.repair if isinstance(note, Review) else None
+        if repair is not None:
+            line = finding.function.span.start.line + repair.line_in_function + 1
+            change = "Suggested line" if repair.fixed_line is not None else "Suggested: remove line"
+            parts += ["", f"{change} {line} (defect score {repair.score_before:.2f} → {repair.score_after:.2f}):"]
+            if repair.fixed_line is not None:
+                parts += ["```", repair.fixed_line.strip(), "```"]
     return "\n".join(parts)
