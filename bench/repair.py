@@ -35,10 +35,9 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine_info, machine_line, write_json  # noqa: E402
-
-from manyskills.analysis.repair import REPAIR_MARGIN, replaced_line, suspect_lines  # noqa: E402
-from manyskills.analysis.repair_candidates import repair_candidates  # noqa: E402
+from _common import machine_info, machine_line, write_json
+from manyskills.analysis.repair import REPAIR_MARGIN, replaced_line, suspect_lines
+from manyskills.analysis.repair_candidates import repair_candidates
 
 _STDLIB_SKIP = {"test", "idlelib", "lib2to3", "site-packages", "pydoc_data", "ensurepip", "turtledemo",
                 "__phello__", "__pycache__", "lib-dynload", "distutils", "tkinter"}

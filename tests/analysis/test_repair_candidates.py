@@ -4,7 +4,6 @@ whole function that still parses."""
 from __future__ import annotations
 
 import pytest
-
 from manyskills.analysis.repair_candidates import MAX_CANDIDATES, repair_candidates
 from manyskills.data.mutations import candidate_mutants
 from manyskills.index.treesitter import parse
@@ -93,10 +92,10 @@ def test_candidates_undo_most_mutations_at_their_line():
     """The enumeration inverts what the bug injector does: every mutant of a small corpus of functions
     whose operator has a single-line inverse is repaired exactly by one of its candidates."""
     functions = [
-        ("python", "def total(xs, limit):\n    s = 0\n    for i in range(len(xs)):\n        if xs[i] > limit:\n"
-                   "            s += xs[i] - limit\n    return s"),
-        ("java", "int total(int[] xs, int limit) {\n    int s = 0;\n    for (int i = 0; i < xs.length; i++) {\n"
-                 "        if (xs[i] > limit) {\n            s += xs[i] - limit;\n        }\n    }\n    return s;\n}"),
+        ("python", ("def total(xs, limit):\n    s = 0\n    for i in range(len(xs)):\n        if xs[i] > limit:\n"
+                   "            s += xs[i] - limit\n    return s")),
+        ("java", ("int total(int[] xs, int limit) {\n    int s = 0;\n    for (int i = 0; i < xs.length; i++) {\n"
+                 "        if (xs[i] > limit) {\n            s += xs[i] - limit;\n        }\n    }\n    return s;\n}")),
     ]
     operators = ("wrong_binary_operator", "wrong_comparison", "off_by_one", "negated_condition", "swapped_arguments",
                  "and_or_swap", "increment_swap", "is_vs_equality", "duplicated_statement")

@@ -19,6 +19,7 @@ A candidate is kept only when its text parses (and, for Python, compiles) whenev
 
 from __future__ import annotations
 
+import itertools
 import re
 import warnings
 from collections.abc import Iterator, Sequence
@@ -264,7 +265,7 @@ def _negation_edits(p: _Parsed, node: SyntaxNode) -> Iterator[_Edit]:
 def _swap_edits(p: _Parsed, node: SyntaxNode) -> Iterator[_Edit]:
     if node.type in _ARGUMENTS:
         args = [a for a in node.named_children if a.type not in ("keyword_argument", "comment")]
-        for a, b in zip(args, args[1:]):
+        for a, b in itertools.pairwise(args):
             (a_start, a_end), (b_start, b_end) = p.offsets(a), p.offsets(b)
             between = p.text[a_end:b_start]
             if "\n" not in between and p.source(a) != p.source(b):
