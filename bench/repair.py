@@ -41,6 +41,7 @@ from manyskills.analysis.repair_candidates import repair_candidates
 
 _STDLIB_SKIP = {"test", "idlelib", "lib2to3", "site-packages", "pydoc_data", "ensurepip", "turtledemo",
                 "__phello__", "__pycache__", "lib-dynload", "distutils", "tkinter"}
+FLAG_THRESHOLD = 0.74  # models/default's calibrated defect threshold (manyskills.json)
 MAX_LINES = 40  # longer functions cost minutes of CPU per candidate set here
 
 
@@ -154,6 +155,11 @@ def metrics(rows: list[dict], margin: float, frequent: Counter | None = None) ->
     out = {"n": n, "fixable_at_line": sum(r["fixable"] for r in rows) / n, "repair_at_line": at_line / n,
            "joint": joint / n, "offered": offered / n, "precision": correct / offered if offered else float("nan"),
            "offered_n": offered, "correct_offered": correct}
+    # what the product shows: fixes are computed only for functions flagged at the calibrated threshold
+    flagged = [r for r in rows if r["before"] >= FLAG_THRESHOLD]
+    shown = [t for t in (_top(r["joint"]) for r in flagged) if t is not None]
+    passed = [t for r, t in zip(flagged, shown) if r["before"] - t["score"] >= margin]
+    out["flagged"] = {"n": len(flagged), "offered": len(passed), "correct": sum(t["correct"] for t in passed)}
     if frequent is not None:  # baseline: the most frequent operator inverse on the most-operators line
         hits = 0
         for r in rows:
@@ -206,9 +212,9 @@ def report(args) -> None:
     frequent = frequent_patterns(files[0]["rows"])  # the first file is validation: the baseline's table
     table = {}
     print(f"margin {args.margin} (code default {REPAIR_MARGIN}); baseline patterns from {files[0]['source']}")
-    print("| set | n | fixable@line | repair@line | joint loc+repair | offered | precision | most-ops baseline "
-          "| generation exact / precision (n) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| set | n | fixable@line | repair@line | joint loc+repair | offered | precision | flagged: offered / right "
+          "| most-ops baseline | generation exact / precision (n) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for data in files:
         m = metrics(data["rows"], args.margin, frequent)
         table[data["source"]] = m
@@ -216,6 +222,7 @@ def report(args) -> None:
         gen = f"{g['exact']:.3f} / {g['precision']:.3f} ({g['n']})" if g else "—"
         print(f"| {data['source']} | {m['n']} | {m['fixable_at_line']:.3f} | {m['repair_at_line']:.3f} | "
               f"{m['joint']:.3f} | {m['offered']:.3f} | {m['precision']:.3f} ({m['correct_offered']}/{m['offered_n']}) | "
+              f"{m['flagged']['offered']}/{m['flagged']['n']} / {m['flagged']['correct']} | "
               f"{m['most_ops_baseline']:.3f} | {gen} |")
     print(machine_line(machine_info()))
     write_json(args.json, {"margin": args.margin, "table": table})
