@@ -138,7 +138,9 @@ def collect(args) -> None:
 
 # ---------------------------------------------------------------------------------------------- metrics
 def _top(candidates: list[dict]) -> dict | None:
-    scored = [c for c in candidates if c["score"] is not None]
+    # "delete" rows come from runs made before deletions stopped being candidates (their ranking on
+    # validation is why): they are skipped so every run is read as the current enumerator ranks.
+    scored = [c for c in candidates if c["score"] is not None and c["kind"] != "delete"]
     return min(scored, key=lambda c: c["score"]) if scored else None  # min keeps enumeration order on ties
 
 
@@ -164,7 +166,8 @@ def metrics(rows: list[dict], margin: float, frequent: Counter | None = None) ->
         hits = 0
         for r in rows:
             if r["most_ops"]:
-                best = max(r["most_ops"], key=lambda c: frequent[c["pattern"]])  # max keeps the first on ties
+                kept = [c for c in r["most_ops"] if c["kind"] != "delete"] or [{"correct": False, "pattern": ""}]
+                best = max(kept, key=lambda c: frequent[c["pattern"]])  # max keeps the first on ties
                 hits += best["correct"]
         out["most_ops_baseline"] = hits / n
     generated = [r["generated"] for r in rows if "generated" in r]
@@ -202,9 +205,9 @@ def tune(args) -> None:
         margin = step / 100
         m = metrics(rows, margin)
         print(f"{margin:5.2f}  {m['offered']:7.3f}  {m['precision']:9.3f}  ({m['correct_offered']}/{m['offered_n']})")
-        if chosen is None and m["offered_n"] >= 5 and m["precision"] >= args.precision:
+        if chosen is None and m["offered_n"] >= args.min_offered and m["precision"] >= args.precision:
             chosen = margin
-    print(f"chosen margin (smallest with precision >= {args.precision} on >= 5 offered): {chosen}")
+    print(f"chosen margin (smallest with precision >= {args.precision} on >= {args.min_offered} offered): {chosen}")
 
 
 def report(args) -> None:
@@ -242,6 +245,7 @@ def main() -> None:
     t = sub.add_parser("tune")
     t.add_argument("valid")
     t.add_argument("--precision", type=float, default=0.75)
+    t.add_argument("--min-offered", type=int, default=3)
     r = sub.add_parser("report")
     r.add_argument("files", nargs="+", help="validation first, then the held-out sets")
     r.add_argument("--margin", type=float, default=REPAIR_MARGIN)

@@ -64,19 +64,17 @@ def test_flat_line_distributions_widen_the_search():
 
 def test_notes_name_the_concrete_change():
     by_kind = {c.kind: c for c in repair_candidates("python", RESTOCK, [3])}
-    assert candidate_note(by_kind["delete"]).startswith("`stock[item] = stock.get(item, 0) - amount` looks out of place")
+    assert candidate_note(by_kind["literal"]) == \
+        "`0` here probably should be `1`: `stock[item] = stock.get(item, 1) - amount`."
     assert candidate_note(by_kind["swap"]) == "The order here looks wrong: probably `0, item` (not `item, 0`)."
 
 
-def test_repair_edits_replace_or_remove_one_document_line():
+def test_repair_edits_replace_one_document_line():
     document = "x = 1\n\n" + RESTOCK + "\n"
     function = index_functions("python", document)[0]
     lines = document.split("\n")
     replace = Repair(3, "    stock[item] = stock.get(item, 0) + amount", "", "", "", 0.9, 0.1, "candidate")
     assert repair_edit(function, lines, replace) == (Span(Position(5, 0), Position(5, 45)), replace.fixed_line)
-    delete = Repair(3, None, "", "", "", 0.9, 0.1, "candidate")
-    span, text = repair_edit(function, lines, delete)
-    assert (span, text) == (Span(Position(5, 0), Position(6, 0)), "")
 
 
 # ---------------------------------------------------------------------------------------------- with a model

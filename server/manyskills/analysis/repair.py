@@ -39,7 +39,7 @@ Scorer = Callable[[list[FunctionInput]], list[FunctionAnalysis]]
 @dataclass(frozen=True)
 class Repair:
     line_in_function: int  # the line of the function the repair changes
-    fixed_line: str | None  # that line's new text (indentation kept); None deletes the line
+    fixed_line: str  # that line's new text (indentation kept)
     text: str  # the whole repaired function
     description: str  # "`-` → `+`"
     note: str  # the review note naming the concrete change
@@ -69,13 +69,11 @@ def suspect_lines(line_scores: Sequence[float], flagged: int, flat_share: float 
 
 def candidate_note(candidate: Candidate) -> str:
     """The review note for a candidate: the concrete change, in words a reviewer would use."""
-    if candidate.kind == "delete":
-        return f"`{_one_line(candidate.old)}` looks out of place here: the function reads as correct without it."
     if candidate.kind == "swap":
         return (f"The order here looks wrong: probably `{_one_line(candidate.new)}` "
                 f"(not `{_one_line(candidate.old)}`).")
     return (f"`{_one_line(candidate.old)}` here probably should be `{_one_line(candidate.new)}`: "
-            f"`{(candidate.new_line or '').strip()}`.")
+            f"`{candidate.new_line.strip()}`.")
 
 
 def _one_line(text: str, limit: int = 60) -> str:
@@ -164,7 +162,7 @@ def generated_repair(score: Scorer, item: FunctionInput, flagged: int, note: Rev
     if before.defect_score - after.defect_score < margin:
         return None
     old = item.text.split("\n")[flagged].strip()
-    new = (note.fixed_line or "").strip()
+    new = note.fixed_line.strip()
     return Repair(flagged, note.fixed_line, repaired, f"`{_one_line(old)}` → `{_one_line(new)}`",
                   f"This line probably should read `{_one_line(new, 120)}`.", before.defect_score,
                   after.defect_score, "generated")
@@ -188,10 +186,6 @@ def line_end(lines: list[str], line: int) -> Position:
 
 
 def repair_edit(function: FunctionInfo, lines: list[str], repair: Repair) -> tuple[Span, str]:
-    """The document edit of a repair: its line's text replaced, or the line removed with its line end."""
+    """The document edit of a repair: the whole text of its line replaced by the repaired line."""
     line = function.span.start.line + repair.line_in_function
-    if repair.fixed_line is not None:
-        return Span(Position(line, 0), line_end(lines, line)), repair.fixed_line
-    if line + 1 < len(lines):
-        return Span(Position(line, 0), Position(line + 1, 0)), ""
-    return Span(line_end(lines, line - 1) if line > 0 else Position(line, 0), line_end(lines, line)), ""
+    return Span(Position(line, 0), line_end(lines, line)), repair.fixed_line

@@ -11,8 +11,11 @@ The inverses covered here, in all nine languages through the syntax tree:
 * negation: negate an `if`/`while` condition, remove a `not` / `!`;
 * swaps: adjacent call arguments, the operands of a non-commutative operator, ternary branches;
 * variable misuse: a variable replaced by another name the function uses;
-* literals: `True`/`False`, `None`/`null`/`nil`, `0.0`/`1.0`;
-* deletion of a one-line statement (the inverse of the inserting operators).
+* literals: `True`/`False`, `None`/`null`/`nil`, `0.0`/`1.0`.
+
+Deleting the line (the inverse of the inserting operators) is deliberately not a candidate: on the
+validation functions the defect skill scored the function without its suspect line as clean far more
+often than the real fix (the flagged line is simply gone), so deletions won the ranking and were wrong.
 
 A candidate is kept only when its text parses (and, for Python, compiles) whenever the original does.
 """
@@ -36,15 +39,13 @@ MAX_CANDIDATES = 64
 class Candidate:
     text: str  # the whole repaired function
     line: int  # the line of the function it changes (0-based)
-    new_line: str | None  # that line's repaired text; None when the repair deletes the line
-    old: str  # the text it replaces (`-`, `amount`, or the whole deleted statement)
-    new: str  # what replaces it (`+`; "" for a deletion)
-    kind: str  # operator | negation | literal | off_by_one | swap | delete | variable | attribute
+    new_line: str  # that line's repaired text
+    old: str  # the text it replaces (`-`, `amount`)
+    new: str  # what replaces it (`+`)
+    kind: str  # operator | negation | literal | off_by_one | swap | variable | attribute
 
     @property
     def description(self) -> str:
-        if self.kind == "delete":
-            return f"remove `{_short(self.old)}`"
         if self.kind == "swap":
             return f"swap to `{_short(self.new)}`"
         return f"`{_short(self.old)}` → `{_short(self.new)}`"
@@ -85,10 +86,6 @@ _ARGUMENTS = frozenset({"argument_list", "arguments"})
 _SUBSCRIPT_INDEX = {"subscript": "subscript", "subscript_expression": "index", "array_access": "index",
                     "index_expression": "index"}
 _TERNARY = {"conditional_expression", "ternary_expression"}
-_STATEMENTS = frozenset({"expression_statement", "break_statement", "continue_statement", "return_statement",
-                         "assignment_statement", "inc_statement", "dec_statement", "local_variable_declaration",
-                         "short_var_declaration", "let_declaration", "lexical_declaration", "variable_declaration",
-                         "declaration", "raise_statement", "throw_statement", "delete_statement", "pass_statement"})
 _NOT_VARIABLES = frozenset({"self", "cls", "this", "_", "super", "print", "len", "range", "str", "int", "float",
                             "list", "dict", "set", "tuple", "bool", "isinstance", "None", "True", "False"})
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
@@ -376,23 +373,9 @@ def _attribute_edits(p: _Parsed, node: SyntaxNode, attributes: list[tuple[str, s
         yield _Edit(start, end, name, "attribute")
 
 
-# --- deletion -------------------------------------------------------------------------------------
-
-
-def _delete_edit(p: _Parsed, node: SyntaxNode, line: int, line_start: int, line_end: int) -> _Edit | None:
-    if node.type not in _STATEMENTS:
-        return None
-    start, end = p.offsets(node)
-    if end > line_end or p.text[line_start:start].strip() or p.text[end:line_end].strip().rstrip(";"):
-        return None
-    cut_end = line_end + 1 if line_end < len(p.text) else line_end
-    cut_start = line_start if cut_end > line_end else max(0, line_start - 1)
-    return _Edit(cut_start, cut_end, "", "delete", p.text[start:end])
-
-
 # --- enumeration ----------------------------------------------------------------------------------
 
-_KIND_ORDER = ("operator", "negation", "literal", "off_by_one", "swap", "delete", "variable", "attribute")
+_KIND_ORDER = ("operator", "negation", "literal", "off_by_one", "swap", "variable", "attribute")
 
 
 def _line_edits(p: _Parsed, line: int, names: list[tuple[str, int]], attributes: list[tuple[str, str]]
@@ -403,7 +386,6 @@ def _line_edits(p: _Parsed, line: int, names: list[tuple[str, int]], attributes:
     line_start = sum(len(text) + 1 for text in lines[:line])
     line_end = line_start + len(lines[line])
     by_kind: dict[str, list[_Edit]] = {kind: [] for kind in _KIND_ORDER}
-    deletion: _Edit | None = None
     for node in _nodes_over_line(p, line_start, line_end):
         edits = [edit for generator in (_operator_edits, _literal_edits, _negation_edits, _swap_edits, _index_edits)
                  for edit in generator(p, node)]
@@ -412,10 +394,6 @@ def _line_edits(p: _Parsed, line: int, names: list[tuple[str, int]], attributes:
         for edit in edits:
             if line_start <= edit.start and edit.end <= line_end:  # the edit itself lies on the line
                 by_kind[edit.kind].append(edit)
-        if deletion is None:
-            deletion = _delete_edit(p, node, line, line_start, line_end)
-    if deletion is not None:
-        by_kind["delete"].append(deletion)
     return [edit for kind in _KIND_ORDER for edit in by_kind[kind]]
 
 
@@ -460,13 +438,13 @@ def repair_candidates(language: str, text: str, lines: Sequence[int], limit: int
         for edit in _line_edits(p, line, names, attributes):
             if taken >= budget:
                 break
-            if edit.kind != "delete" and ("\n" in edit.new or "\n" in text[edit.start:edit.end]):
+            if "\n" in edit.new or "\n" in text[edit.start:edit.end]:
                 continue  # a repair replaces one line
             repaired = text[:edit.start] + edit.new + text[edit.end:]
             if repaired in seen or not p.valid(repaired):
                 continue
             seen.add(repaired)
-            new_line = None if edit.kind == "delete" else repaired.split("\n")[line]
+            new_line = repaired.split("\n")[line]
             old = text[edit.start:edit.end] if edit.old is None else edit.old
             new = edit.new if edit.shown is None else edit.shown
             out.append(Candidate(repaired, line, new_line, old, new, edit.kind))

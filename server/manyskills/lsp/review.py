@@ -62,8 +62,6 @@ def note_markdown(finding: Finding, note: ReviewNote | None) -> str:
         repair = note.repair if isinstance(note, Review) else None
         if repair is not None:
             line = finding.function.span.start.line + repair.line_in_function + 1
-            change = "Suggested line" if repair.fixed_line is not None else "Suggested: remove line"
-            parts += ["", f"{change} {line} (defect score {repair.score_before:.2f} → {repair.score_after:.2f}):"]
-            if repair.fixed_line is not None:
-                parts += ["```", repair.fixed_line.strip(), "```"]
+            parts += ["", f"Suggested line {line} (defect score {repair.score_before:.2f} → {repair.score_after:.2f}):",
+                      "```", repair.fixed_line.strip(), "```"]
     return "\n".join(parts)
