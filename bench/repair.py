@@ -9,7 +9,7 @@ Three steps, so the margin is chosen on validation data only and the costly mode
     python bench/repair.py collect --split valid --limit 150 --json bench/results/repair-valid.json
     python bench/repair.py collect --split test --limit 150 --generate 20 --json bench/results/repair-test.json
     python bench/repair.py collect --quixbugs /work/shared/bench/quixbugs.jsonl --json bench/results/repair-quixbugs.json
-    # the margin: the smallest at which >= 3 of 4 offered fixes are exactly right on validation
+    # the margin: the one maximising right - 3 x wrong offered fixes on validation (3 of 4 right)
     python bench/repair.py tune bench/results/repair-valid.json
     # the table, at a margin (QuixBugs and test are reported, never tuned on)
     python bench/repair.py report --margin 0.5 bench/results/repair-valid.json bench/results/repair-test.json \\
@@ -197,17 +197,22 @@ def frequent_patterns(rows: list[dict]) -> Counter:
 
 
 def tune(args) -> None:
-    rows = json.loads(Path(args.valid).read_text())["rows"]
-    print(f"validation: {len(rows)} functions ({json.loads(Path(args.valid).read_text())['source']})")
-    print("margin  offered  precision  (correct/offered)")
-    chosen = None
+    """The margin maximising right minus 3 x wrong offered fixes on validation: a fix is worth offering
+    only when it is right at least 3 times out of 4, so each wrong one costs three right ones."""
+    data = json.loads(Path(args.valid).read_text())
+    rows = data["rows"]
+    print(f"validation: {len(rows)} functions ({data['source']})")
+    print("margin  offered  precision  (correct/offered)  right-3*wrong")
+    best = None
     for step in range(0, 96, 5):
         margin = step / 100
         m = metrics(rows, margin)
-        print(f"{margin:5.2f}  {m['offered']:7.3f}  {m['precision']:9.3f}  ({m['correct_offered']}/{m['offered_n']})")
-        if chosen is None and m["offered_n"] >= args.min_offered and m["precision"] >= args.precision:
-            chosen = margin
-    print(f"chosen margin (smallest with precision >= {args.precision} on >= {args.min_offered} offered): {chosen}")
+        utility = m["correct_offered"] - 3 * (m["offered_n"] - m["correct_offered"])
+        print(f"{margin:5.2f}  {m['offered']:7.3f}  {m['precision']:9.3f}  ({m['correct_offered']}/{m['offered_n']})"
+              f"  {utility:+d}")
+        if m["offered_n"] and (best is None or utility > best[0]):
+            best = (utility, margin)
+    print(f"chosen margin (most right - 3 x wrong; the smallest on ties): {best[1] if best else None}")
 
 
 def report(args) -> None:
@@ -244,8 +249,6 @@ def main() -> None:
     c.add_argument("--json", required=True)
     t = sub.add_parser("tune")
     t.add_argument("valid")
-    t.add_argument("--precision", type=float, default=0.75)
-    t.add_argument("--min-offered", type=int, default=3)
     r = sub.add_parser("report")
     r.add_argument("files", nargs="+", help="validation first, then the held-out sets")
     r.add_argument("--margin", type=float, default=REPAIR_MARGIN)
