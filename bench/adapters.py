@@ -5,7 +5,7 @@
 - Compute per function for the classifier skills (defect, flaky, clone and search embeddings): one shared
   forward pass with all heads vs. one pass per skill (each skill would run its own adapted model), on a
   batch of 16 real-length functions, median over repeats.
-- Storage: the shipped multi-task adapter (`models/default`: LoRA + all heads) vs. one adapter per skill
+- Storage: the shipped multi-task adapter (`models/smollm2-135m`: LoRA + all heads) vs. one adapter per skill
   (a LoRA copy + that skill's head; `review` is LoRA only) vs. full fine-tuned copies (the base weights
   per skill + the head), all counted from the tensors actually stored.
 - Memory: start N processes that each load the runtime and analyse a batch (what serving N per-skill

@@ -216,7 +216,7 @@ def main() -> int:
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     args.sessions = [int(s) for s in args.sessions.split(",")]
-    info = {"model": args.model or "embedded SmolLM2-135M-Instruct + models/default", "device": args.device,
+    info = {"model": args.model or "embedded SmolLM2-135M-Instruct + models/smollm2-135m", "device": args.device,
             "dtype": os.environ.get("MANYSKILLS_DTYPE", "auto"), "cpus": os.cpu_count(),
             "ray_worker_niceness": os.environ.get("RAY_worker_niceness", "0 (set by this script)"),
             "load_average_at_start": [round(x, 1) for x in os.getloadavg()]}

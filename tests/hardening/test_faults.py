@@ -66,7 +66,7 @@ def test_model_faults_disable_analysis_with_a_message_then_recover(tiny_model_di
             ("missing", broken_models["missing"], None, "has no config.json"),
             ("corrupt", broken_models["corrupt"], None, "cannot load the model in"),
             ("pickled", broken_models["pickled"], None, "pickle-based pytorch_model.bin, which ManySkills refuses"),
-            ("adapter for another base", tiny_model_dir, REPO / "models" / "default", "was trained on base"),
+            ("adapter for another base", tiny_model_dir, REPO / "models" / "smollm2-135m", "was trained on base"),
         ]
         for step, (name, model, adapter, needle) in enumerate(expectations):
             if step:

@@ -152,7 +152,7 @@ def test_pickle_checkpoints_are_refused_and_never_unpickled(tiny_model_dir, tmp_
     LocalRuntime.load(str(both), None, "cpu")
     # A pickled adapter (PEFT's fallback adapter_model.bin) is refused too.
     adapter = tmp_path / "adapter"
-    shutil.copytree(REPO / "models" / "default", adapter)
+    shutil.copytree(REPO / "models" / "smollm2-135m", adapter)
     (adapter / "adapter_model.safetensors").unlink()
     _malicious_pickle(adapter / "adapter_model.bin", marker)
     with pytest.raises(AdapterError, match="pickle-based and refused"):

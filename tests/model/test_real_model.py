@@ -52,7 +52,7 @@ def test_query_embedding_and_review_generation(runtime):
 
 
 def test_shipped_adapter_flags_the_seeded_bug_and_not_its_fix(runtime):
-    """A regression pin for models/default: the example's arithmetic bug is flagged on its line above
+    """A regression pin for models/smollm2-135m: the example's arithmetic bug is flagged on its line above
     the calibrated threshold, and the fixed function scores below it."""
     buggy = ("def restock(stock, item, amount):\n    if amount < 0:\n        raise ValueError(\"amount must be positive\")\n"
              "    stock[item] = stock.get(item, 0) - amount\n    return stock[item]")

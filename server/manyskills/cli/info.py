@@ -20,22 +20,16 @@ def add_parser(sub) -> None:
 
 def collect(model: str | None, adapter: str | None, device: str) -> dict:
     from manyskills.model import base as base_mod
-    from manyskills.model.adapter import SKILLS, AdapterError, Manifest
+    from manyskills.model.adapter import SKILLS, AdapterError, Manifest, select_adapter
     from manyskills.model.paths import shipped_adapter_dir
     from manyskills.model.runtime import pick_device
     from manyskills.settings import ALL_LANGUAGES
 
-    if model:
-        try:
-            ref = base_mod._local_base(Path(model).expanduser())
-            base = {"name": ref.name, "source": ref.source, "path": str(ref.path), "sha256": ref.sha256, "ready": True}
-        except base_mod.BaseModelError as exc:
-            base = {"name": Path(model).name, "source": "local directory", "error": str(exc), "ready": False}
+    base, ref = base_mod.describe_base(model)
+    if adapter:
+        adapter_dir = Path(adapter).expanduser()
     else:
-        base = {"name": base_mod.EMBEDDED_NAME, "source": f"embedded ({base_mod.EMBEDDED_WHEEL_REQ}, GGUF Q4_1)",
-                "path": str(base_mod.embedded_base_dir()), "sha256": base_mod.EMBEDDED_GGUF_SHA256,
-                "ready": base_mod.embedded_base_ready()}
-    adapter_dir = Path(adapter).expanduser() if adapter else shipped_adapter_dir()
+        adapter_dir = select_adapter(ref, None, model) if ref is not None else shipped_adapter_dir()
     if adapter_dir is None:
         adapter_info = {"path": None, "trained": False, "skills": list(SKILLS),
                         "note": "no adapter found: running with an untrained adapter (LoRA at identity, heads at "

@@ -13,14 +13,14 @@ EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    from manyskills.cli import check, info, serve, train
+    from manyskills.cli import check, info, models, serve, train
     from manyskills.service import app as model_server
 
     parser = argparse.ArgumentParser(prog="manyskills", description="ManySkills: local-first AI code analysis (language server, checks, training).")
     parser.add_argument("--version", action="version", version=f"manyskills {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug output to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (serve, check, info, model_server):
+    for module in (serve, check, info, models, model_server):
         module.add_parser(sub)
     train.add_parsers(sub)  # train, eval, data
     return parser

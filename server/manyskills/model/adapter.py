@@ -9,12 +9,21 @@ Layout of an adapter directory:
 from __future__ import annotations
 
 import json
+import logging
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from manyskills.model import registry
+from manyskills.model.paths import MANIFEST_FILE, shipped_adapter_dir, shipped_adapters
+
+if TYPE_CHECKING:
+    from manyskills.model.base import BaseModelRef
+
+log = logging.getLogger(__name__)
 
 SKILLS = ("defect", "review", "clone", "search", "flaky")
-MANIFEST_FILE = "manyskills.json"
 HEADS_FILE = "heads.safetensors"
 FORMAT_VERSION = 1
 
@@ -37,6 +46,9 @@ class AdapterError(RuntimeError):
 class Manifest:
     base_name: str
     base_sha256: str
+    # The base's registry name ("smollm2-135m"); filled from the registry by sha256 when the base is a
+    # named model, "" for a local directory base.
+    base_model: str = ""
     skills: list[str] = field(default_factory=lambda: list(SKILLS))
     labels: dict[str, list[str]] = field(
         default_factory=lambda: {"defect": ["clean", "buggy"], "flaky": ["stable", "flaky"]}
@@ -60,6 +72,11 @@ class Manifest:
     version: str = "untrained"
     training: dict[str, Any] = field(default_factory=dict)
     format: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        if not self.base_model:
+            named = registry.by_sha256(self.base_sha256)
+            self.base_model = named.name if named else ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -91,10 +108,48 @@ def check_adapter_files(directory: Path) -> None:
             raise AdapterError(f"adapter {directory} is missing {name}{hint}")
 
 
-def check_base_matches(manifest: Manifest, base_sha256: str, base_name: str, directory: Path) -> None:
+def _base_label(name: str, registry_name: str | None, sha256: str) -> str:
+    return f"{registry_name} ({name}, {sha256[:12]}…)" if registry_name else f"{name} ({sha256[:12]}…)"
+
+
+def check_base_matches(manifest: Manifest, base_sha256: str, base_name: str, directory: Path,
+                       base_registry_name: str | None = None) -> None:
     if manifest.base_sha256 != base_sha256:
         raise AdapterError(
-            f"adapter {directory} was trained on base {manifest.base_name} ({manifest.base_sha256[:12]}…), "
-            f"but the loaded base is {base_name} ({base_sha256[:12]}…). Use an adapter trained for this base, "
-            "or set `model` to the base the adapter was trained on."
+            f"adapter {directory} was trained on base "
+            f"{_base_label(manifest.base_name, manifest.base_model, manifest.base_sha256)}, "
+            f"but the loaded base is {_base_label(base_name, base_registry_name, base_sha256)}. Use an adapter "
+            "trained for this base, or set `model` to the base the adapter was trained on."
         )
+
+
+def select_adapter(base: BaseModelRef, adapter_setting: str | None, model_setting: str | None) -> Path | None:
+    """The adapter to load with `base`: the `adapter` setting (checked strictly when loaded), else
+    MANYSKILLS_ADAPTER, else the adapter shipped for this base (models/<registry name>/, or for a
+    local directory base the shipped adapter whose manifest pins its sha256). None = untrained."""
+    if adapter_setting:
+        return Path(adapter_setting).expanduser()
+    if os.environ.get("MANYSKILLS_ADAPTER"):
+        chosen = shipped_adapter_dir()
+        if chosen is not None and model_setting:
+            # An adapter pinned by the environment belongs to the default base; another base starts untrained.
+            try:
+                check_base_matches(Manifest.load(chosen), base.sha256, base.name, chosen, base.registry_name)
+            except AdapterError:
+                log.warning("MANYSKILLS_ADAPTER does not match base %s; running with an untrained adapter", base.name)
+                return None
+        return chosen
+    if base.registry_name:
+        chosen = shipped_adapter_dir(base.registry_name)
+    else:
+        chosen = None
+        for directory in shipped_adapters().values():
+            try:
+                if Manifest.load(directory).base_sha256 == base.sha256:
+                    chosen = directory
+                    break
+            except AdapterError:
+                continue
+    if chosen is None:
+        log.warning("no adapter ships for base %s; running with an untrained adapter", base.registry_name or base.name)
+    return chosen

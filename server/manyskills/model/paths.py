@@ -1,4 +1,5 @@
-"""Where ManySkills keeps converted models and caches (never inside user projects)."""
+"""Where ManySkills keeps converted models and caches (never inside user projects), and where the
+shipped adapters are: `models/<base registry name>/` in a checkout, `manyskills/models/<name>/` in a wheel."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import os
 from pathlib import Path
 
 import platformdirs
+
+# The embedded default base (registry.py describes it); its adapter ships as models/smollm2-135m.
+DEFAULT_MODEL = "smollm2-135m"
+MANIFEST_FILE = "manyskills.json"
 
 
 def cache_root() -> Path:
@@ -18,17 +23,28 @@ def package_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
-def shipped_adapter_dir() -> Path | None:
-    """The adapter in the repository's models/ folder (editable installs and source checkouts),
-    or one installed beside the package. None if neither exists."""
+def shipped_adapter_roots() -> list[Path]:
+    """Folders holding one adapter directory per base, most specific first."""
+    return [
+        package_root() / "models",  # installed wheel: setup.py's build_py copies models/<base>/ here
+        package_root().parent.parent / "models",  # source checkout: server/manyskills -> repo root
+    ]
+
+
+def shipped_adapters() -> dict[str, Path]:
+    """Base registry name -> shipped adapter directory (the first root that has it wins)."""
+    found: dict[str, Path] = {}
+    for root in shipped_adapter_roots():
+        if root.is_dir():
+            for d in sorted(root.iterdir()):
+                if (d / MANIFEST_FILE).is_file():
+                    found.setdefault(d.name, d)
+    return found
+
+
+def shipped_adapter_dir(base_model: str = DEFAULT_MODEL) -> Path | None:
+    """MANYSKILLS_ADAPTER if set, else the shipped adapter for `base_model`; None if there is none."""
     env = os.environ.get("MANYSKILLS_ADAPTER")
     if env:
         return Path(env)
-    candidates = [
-        package_root() / "models" / "default",  # wheel layout
-        package_root().parent.parent / "models" / "default",  # source checkout: server/manyskills -> repo root
-    ]
-    for c in candidates:
-        if (c / "manyskills.json").is_file():
-            return c
-    return None
+    return shipped_adapters().get(base_model)

@@ -24,7 +24,6 @@ from manyskills.model.adapter import AdapterError, Manifest
 from manyskills.model.base import BaseModelError, BaseModelRef, ProgressFn, _noop, resolve_base
 from manyskills.model.heads import HeadConfig, SkillHeads
 from manyskills.model.layers import decoder, hidden_after
-from manyskills.model.paths import shipped_adapter_dir
 from manyskills.model.types import (  # noqa: F401 - re-exported: the backend protocol's data types
     AnalysisBackend,
     FunctionAnalysis,
@@ -78,7 +77,7 @@ class LocalRuntime:
         if adapter_dir is not None:
             adapter_mod.check_adapter_files(adapter_dir)
             self.manifest = Manifest.load(adapter_dir)
-            adapter_mod.check_base_matches(self.manifest, base.sha256, base.name, adapter_dir)
+            adapter_mod.check_base_matches(self.manifest, base.sha256, base.name, adapter_dir, base.registry_name)
         else:
             self.manifest = Manifest(base_name=base.name, base_sha256=base.sha256)
         progress("Loading the base model", 0.6)
@@ -132,14 +131,7 @@ class LocalRuntime:
     def load(cls, model_setting: str | None = None, adapter_setting: str | None = None, device_setting: str = "auto",
              progress: ProgressFn = _noop) -> "LocalRuntime":
         base = resolve_base(model_setting, progress)
-        adapter_dir = Path(adapter_setting).expanduser() if adapter_setting else shipped_adapter_dir()
-        if adapter_dir is not None and model_setting and not adapter_setting:
-            # The shipped adapter belongs to the embedded base; a custom base starts untrained.
-            try:
-                adapter_mod.check_base_matches(Manifest.load(adapter_dir), base.sha256, base.name, adapter_dir)
-            except AdapterError:
-                log.warning("shipped adapter does not match base %s; running with an untrained adapter", base.name)
-                adapter_dir = None
+        adapter_dir = adapter_mod.select_adapter(base, adapter_setting, model_setting)
         device, dtype, warning = pick_device(device_setting)
         if warning:
             log.warning(warning)

@@ -12,7 +12,7 @@ from pathlib import Path
 @dataclass
 class TrainConfig:
     dataset: str = "data-cache/dataset"
-    out: str = "models/default"
+    out: str = "models/smollm2-135m"
     model: str | None = None  # base model directory; None = embedded default
     skills: list[str] = field(default_factory=lambda: ["defect", "review", "clone", "search", "flaky"])
     lora_rank: int = 8
