@@ -7,6 +7,7 @@ default and is reported in one message; a `null` section means "all defaults".
 
 from __future__ import annotations
 
+import os
 from typing import Any, Literal
 
 import attrs
@@ -60,6 +61,17 @@ def _engine_token(_inst: Any, _attribute: attrs.Attribute, value: str | None) ->
         check_token(value)
 
 
+def _model(_inst: Any, _attribute: attrs.Attribute, value: str | None) -> None:
+    """A registry name, or a local directory (its contents are checked when the model loads)."""
+    if not value:  # None or "": the embedded default
+        return
+    from manyskills.model import registry
+
+    if registry.get(value) is None and "/" not in value and "\\" not in value and not os.path.isdir(value):
+        raise ValueError(f"unknown model {value!r}: use one of {', '.join(registry.names())} "
+                         "or the path of a local Hugging Face model directory")
+
+
 def _known_languages(_inst: Any, attribute: attrs.Attribute, value: tuple[str, ...]) -> None:
     unknown = sorted(set(value) - set(ALL_LANGUAGES))
     if unknown:
@@ -74,7 +86,8 @@ class Settings:
     clone_threshold: float = attrs.field(default=0.95, validator=_unit_interval)
     skills: SkillToggles = SkillToggles()
     device: Literal["auto", "cpu", "cuda"] = attrs.field(default="auto", validator=attrs.validators.in_(DEVICES))
-    model: str | None = None  # local directory of an HF causal LM; None = embedded default
+    # a registry name (`manyskills models list`) or a local directory of an HF causal LM; None = embedded default
+    model: str | None = attrs.field(default=None, validator=_model)
     adapter: str | None = None  # adapter directory; None = the shipped adapter
     debounce_ms: int = attrs.field(default=300, validator=_within(0, 10_000, " ms"))
     max_file_bytes: int = attrs.field(default=1_000_000, validator=_within(1_000, 50_000_000, " bytes"))
