@@ -41,7 +41,7 @@ from manyskills.analysis.repair_candidates import repair_candidates
 
 _STDLIB_SKIP = {"test", "idlelib", "lib2to3", "site-packages", "pydoc_data", "ensurepip", "turtledemo",
                 "__phello__", "__pycache__", "lib-dynload", "distutils", "tkinter"}
-FLAG_THRESHOLD = 0.74  # models/default's calibrated defect threshold (manyskills.json)
+FLAG_THRESHOLD = 0.74  # models/smollm2-135m's calibrated defect threshold (manyskills.json)
 MAX_LINES = 40  # longer functions cost minutes of CPU per candidate set here
 
 
