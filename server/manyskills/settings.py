@@ -8,6 +8,7 @@ default and is reported in one message; a `null` section means "all defaults".
 from __future__ import annotations
 
 import os
+import urllib.parse
 from typing import Any, Literal
 
 import attrs
@@ -36,10 +37,18 @@ def _unit_interval(_inst: Any, attribute: attrs.Attribute, value: float | None) 
         raise ValueError(f"{attribute.name} must be between 0 and 1, got {value}")
 
 
+def check_engine_url(url: str) -> str:
+    """The URL without a trailing slash, or ValueError saying what is wrong with it."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError(f"engine must be 'local' or an http(s)://host:port URL, got {url!r}")
+    if parsed.query or parsed.fragment:
+        raise ValueError(f"engine URL must not have a query or fragment: {url!r}")
+    return url.rstrip("/")
+
+
 def _engine(_inst: Any, _attribute: attrs.Attribute, value: str) -> None:
     if value != "local":
-        from manyskills.service.client import check_engine_url
-
         check_engine_url(value)
 
 
@@ -54,10 +63,29 @@ def _within(low: float, high: float, unit: str = "") -> Any:
     return check
 
 
+MIN_TOKEN_CHARS = 16  # the model service's bearer token (service/auth.py applies it)
+MAX_TOKEN_CHARS = 4096
+
+
+class TokenError(ValueError):
+    """A token that cannot be used (the message never contains it)."""
+
+
+def check_token(token: str) -> str:
+    """The token, or TokenError: printable ASCII without spaces (it travels in an HTTP header), and long
+    enough not to be guessed (`python -c "import secrets; print(secrets.token_urlsafe(32))"`)."""
+    if not isinstance(token, str):
+        raise TokenError(f"the service token must be a string, got {type(token).__name__}")
+    if not MIN_TOKEN_CHARS <= len(token) <= MAX_TOKEN_CHARS:
+        raise TokenError(f"the service token must have {MIN_TOKEN_CHARS} to {MAX_TOKEN_CHARS} characters, "
+                         f"got {len(token)}")
+    if not all("!" <= ch <= "~" for ch in token):
+        raise TokenError("the service token must be printable ASCII without spaces")
+    return token
+
+
 def _engine_token(_inst: Any, _attribute: attrs.Attribute, value: str | None) -> None:
     if value is not None:
-        from manyskills.service.auth import check_token
-
         check_token(value)
 
 

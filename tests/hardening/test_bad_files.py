@@ -172,7 +172,7 @@ def test_check_cli_reports_skipped_files_and_positions(tiny_model_dir, tmp_path)
 def test_large_document_publishes_as_it_goes_and_does_not_hold_up_others(server):
     """A 200-function file is analysed in chunks: its diagnostics grow chunk by chunk (never shrink),
     and a small file opened right after it gets its diagnostics before the large one is finished."""
-    from manyskills.lsp.text_sync import CHUNK_FUNCTIONS
+    from manyskills.lsp.scheduler import CHUNK_FUNCTIONS
 
     big_uri, small_uri = "file:///bad/large_progressive.py", "file:///bad/small_after_large.py"
     big = "".join(f"def chunked_{i}(rows, k={i}):\n    return [r * k for r in rows]\n\n\n" for i in range(200))

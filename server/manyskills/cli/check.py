@@ -15,6 +15,7 @@ import attrs
 
 from manyskills import __version__
 from manyskills.analysis.findings import Finding
+from manyskills.cli.exit_codes import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
 from manyskills.index.types import Span
 from manyskills.model.engine import EngineUnavailable
 from manyskills.settings import ALL_LANGUAGES, Settings, SkillToggles
@@ -85,8 +86,6 @@ def _progress(message: str, fraction: float | None = None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from manyskills.cli.main import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
-
     try:
         settings = settings_from_args(args)
     except UsageError as exc:

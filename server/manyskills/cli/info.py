@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from manyskills import __version__
+from manyskills.cli.exit_codes import EXIT_OK
 
 
 def add_parser(sub) -> None:
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     info = collect(args.model, args.adapter, args.device)
     if args.json:
         print(json.dumps(info, indent=2))
-        return 0
+        return EXIT_OK
     base, adapter, dev = info["base"], info["adapter"], info["device"]
     print(f"manyskills {info['version']}")
     print(f"base model : {base['name']} — {base['source']}")
@@ -74,4 +75,4 @@ def run(args: argparse.Namespace) -> int:
     print(f"skills     : {', '.join(info['skills'])}")
     print(f"device     : {dev['device']} ({dev['dtype']}), requested {dev['requested']}")
     print(f"languages  : {', '.join(info['languages'])}")
-    return 0
+    return EXIT_OK

@@ -8,13 +8,11 @@ import sys
 import warnings
 
 from manyskills import __version__
-
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+from manyskills.cli.exit_codes import EXIT_ERROR
 
 
 def _parser() -> argparse.ArgumentParser:
-    from manyskills.cli import check, info, models, serve, train
-    from manyskills.service import app as model_server
+    from manyskills.cli import check, info, model_server, models, serve, train
 
     parser = argparse.ArgumentParser(prog="manyskills", description="ManySkills: local-first AI code analysis (language server, checks, training).")
     parser.add_argument("--version", action="version", version=f"manyskills {__version__}")

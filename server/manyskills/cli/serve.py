@@ -6,6 +6,8 @@ import argparse
 import logging
 import sys
 
+from manyskills.cli.exit_codes import EXIT_ERROR, EXIT_OK
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("serve", help="run the language server (stdio by default)")
@@ -16,15 +18,15 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from manyskills.cli.main import EXIT_ERROR
     from manyskills.lsp.server import create_server
+    from manyskills.service.backends import backend_loader
 
     if args.log_file:
         logging.getLogger().handlers[:] = [logging.FileHandler(args.log_file)]
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
     if not args.verbose:
         logging.getLogger("pygls").setLevel(logging.WARNING)  # pygls logs every message at INFO
-    server = create_server()
+    server = create_server(backend_loader)  # the `engine` setting picks the local model or a model service
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         if not port.isdigit():
@@ -35,4 +37,4 @@ def run(args: argparse.Namespace) -> int:
         from manyskills.lsp.transport import ResyncingReader
 
         server.start_io(stdin=ResyncingReader(sys.stdin.buffer))
-    return 0
+    return EXIT_OK

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from manyskills.cli.exit_codes import EXIT_ERROR, EXIT_OK
+
 
 def add_parsers(sub) -> None:
     p = sub.add_parser("train", help="train the multi-task LoRA adapter")
@@ -53,9 +55,9 @@ def run_train(args: argparse.Namespace) -> int:
         config = TrainConfig.from_file(args.config, **overrides)
     except (OSError, ValueError, TypeError) as exc:
         print(f"manyskills train: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
     run_training(config, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
-    return 0
+    return EXIT_OK
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -68,7 +70,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(report, indent=2))
     print(format_table(report))
-    return 0
+    return EXIT_OK
 
 
 def run_data(args: argparse.Namespace) -> int:

@@ -1,4 +1,5 @@
-"""Findings -> LSP diagnostics: pushed on every change (always), pulled when the client asks."""
+"""Findings -> LSP diagnostics, and publishing them (the scheduler pushes on every change; the pull
+handler answers `textDocument/diagnostic` from the same conversion)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from lsprotocol import types as lsp
 from manyskills.analysis.findings import Finding
 from manyskills.lsp.documents import DocumentState
 from manyskills.lsp.positions import span_to_range
-from manyskills.lsp.server import ManySkillsServer
+from manyskills.lsp.session import Session
 
 SOURCE = "manyskills"
 _SEVERITY = {
@@ -47,38 +48,23 @@ def to_diagnostic(finding: Finding, lines: list[str], encoding: str, uri_lines=N
     )
 
 
-def diagnostics_for(server: ManySkillsServer, state: DocumentState) -> list[lsp.Diagnostic]:
+def diagnostics_for(session: Session, state: DocumentState) -> list[lsp.Diagnostic]:
     lines = state.lines
 
     def uri_lines(uri: str):
-        other = server.documents.get(uri)
+        other = session.documents.get(uri)
         return other.lines if other else None
 
-    return [to_diagnostic(f, lines, server.position_encoding, uri_lines) for f in state.findings]
+    return [to_diagnostic(f, lines, session.position_encoding, uri_lines) for f in state.findings]
 
 
-def publish(server: ManySkillsServer, state: DocumentState) -> None:
-    server.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
-        uri=state.uri, version=state.version, diagnostics=diagnostics_for(server, state)))
+def publish(session: Session, state: DocumentState) -> None:
+    session.publish_diagnostics(state.uri, diagnostics_for(session, state), state.version)
 
 
-def _result_id(state: DocumentState, diagnostics: list[lsp.Diagnostic]) -> str:
+def result_id(state: DocumentState, diagnostics: list[lsp.Diagnostic]) -> str:
     digest = hashlib.blake2b(digest_size=8)
     for d in diagnostics:
         digest.update(f"{d.range}{d.message}{d.code}".encode())
     return f"{state.version}-{digest.hexdigest()}"
 
-
-def register(server: ManySkillsServer) -> None:
-    @server.feature(lsp.TEXT_DOCUMENT_DIAGNOSTIC,
-                    lsp.DiagnosticOptions(identifier=SOURCE, inter_file_dependencies=True,
-                                          workspace_diagnostics=False))
-    def pull(ls: ManySkillsServer, params: lsp.DocumentDiagnosticParams):
-        state = ls.documents.get(params.text_document.uri)
-        if state is None:
-            return lsp.RelatedFullDocumentDiagnosticReport(items=[])
-        items = diagnostics_for(ls, state)
-        result_id = _result_id(state, items)
-        if params.previous_result_id == result_id:
-            return lsp.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
-        return lsp.RelatedFullDocumentDiagnosticReport(items=items, result_id=result_id)

@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 class ManySkillsProtocol(LanguageServerProtocol):
     _initialize_seen = False
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request_tokens: dict = {}  # request id -> CancelToken of a running long request
+
     def handle_message(self, message):
         """LSP: before `initialize`, answer requests with ServerNotInitialized and drop notifications
         (pygls would run them, and an early `initialized` would start the model with default settings)."""
@@ -96,23 +100,20 @@ class ManySkillsProtocol(LanguageServerProtocol):
         """Handlers started and not finished (requests being answered, notifications being handled)."""
         return len(self._request_futures)
 
+    def track_request(self, token: CancelToken) -> CancelToken:
+        """File `token` under the id of the request being handled, for `$/cancelRequest` to find."""
+        msg_id = self.msg_id
+        if msg_id is not None:
+            self.request_tokens[msg_id] = token
+        return token
+
+    def release_request(self, token: CancelToken) -> None:
+        for msg_id, registered in list(self.request_tokens.items()):
+            if registered is token:
+                self.request_tokens.pop(msg_id, None)
+
     def _handle_cancel_notification(self, msg_id):
         super()._handle_cancel_notification(msg_id)
-        token = self._server.request_tokens.pop(msg_id, None)
+        token = self.request_tokens.pop(msg_id, None)
         if token is not None:
             token.cancel()
-
-
-def request_token(server) -> CancelToken:
-    """A token cancelled by `$/cancelRequest` for the request being handled (if any)."""
-    token = CancelToken()
-    msg_id = server.protocol.msg_id
-    if msg_id is not None:
-        server.request_tokens[msg_id] = token
-    return token
-
-
-def release(server, token: CancelToken) -> None:
-    for msg_id, registered in list(server.request_tokens.items()):
-        if registered is token:
-            server.request_tokens.pop(msg_id, None)

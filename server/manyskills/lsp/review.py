@@ -12,8 +12,7 @@ import asyncio
 from manyskills.analysis.findings import Finding
 from manyskills.analysis.repair import Review, review_finding
 from manyskills.lsp.documents import DocumentState
-from manyskills.lsp.protocol import release, request_token
-from manyskills.lsp.server import ManySkillsServer
+from manyskills.lsp.session import Session
 from manyskills.model.types import ReviewNote
 
 
@@ -25,33 +24,33 @@ def find_finding(state: DocumentState, content_hash: str, line_in_function: int,
     return None
 
 
-def _key(server: ManySkillsServer, finding: Finding) -> tuple:
-    backend = server.engine.backend if server.engine else None
+def _key(session: Session, finding: Finding) -> tuple:
+    backend = session.engine.backend if session.engine else None
     return finding.function.content_hash, finding.line_in_function, backend.identity.cache_key if backend else ""
 
 
-def known_without_fix(server: ManySkillsServer, finding: Finding) -> bool:
+def known_without_fix(session: Session, finding: Finding) -> bool:
     """The finding's review is already known and proposes no edit (so no quick fix is listed)."""
-    cached = server.reviews.get(_key(server, finding))
+    cached = session.reviews.get(_key(session, finding))
     return cached is not None and getattr(cached, "repair", None) is None
 
 
-async def review_for(server: ManySkillsServer, finding: Finding) -> ReviewNote:
-    key = _key(server, finding)
-    cached = server.reviews.get(key)
+async def review_for(session: Session, finding: Finding) -> ReviewNote:
+    key = _key(session, finding)
+    cached = session.reviews.get(key)
     if cached is not None:
         return cached
     function = finding.function
     analysis = None
-    if server.analyzer is not None:
-        hits, _ = server.analyzer.cached([function])
+    if session.analyzer is not None:
+        hits, _ = session.analyzer.cached([function])
         analysis = hits.get(function.content_hash)
-    token = request_token(server)  # a cancelled hover/resolve drops its queued model work
+    token = session.request_token()  # a cancelled hover/resolve drops its queued model work
     try:
-        review = await asyncio.to_thread(review_finding, server.engine, finding, analysis, token)
+        review = await asyncio.to_thread(review_finding, session.engine, finding, analysis, token)
     finally:
-        release(server, token)
-    server.reviews.put(key, review)
+        session.release(token)
+    session.reviews.put(key, review)
     return review
 
 

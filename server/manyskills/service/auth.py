@@ -1,6 +1,6 @@
 """The model service's bearer token: where it comes from, how a request proves it, where it may be left out.
 
-Standard library only: the service (deployment.py), its clients (client.py, the language server, `check`)
+Standard library only (besides settings.py, where the token format is a settings rule): the service (deployment.py), its clients (client.py, the language server, `check`)
 and `model-server`'s flag checks share these rules. The token itself never appears in a message, a
 log line or a repr.
 """
@@ -12,27 +12,11 @@ import ipaddress
 import os
 from pathlib import Path
 
+# What a usable token is: a settings rule too (`engineToken`), so it lives in settings.py, below service/.
+from manyskills.settings import MAX_TOKEN_CHARS, MIN_TOKEN_CHARS, TokenError, check_token  # noqa: F401
+
 TOKEN_ENV = "MANYSKILLS_SERVICE_TOKEN"
 OPEN_PATHS = frozenset({"/healthz"})  # liveness probes (Kubernetes, load balancers) carry no credentials
-MIN_TOKEN_CHARS = 16
-MAX_TOKEN_CHARS = 4096
-
-
-class TokenError(ValueError):
-    """A token that cannot be used (the message never contains it)."""
-
-
-def check_token(token: str) -> str:
-    """The token, or TokenError: printable ASCII without spaces (it travels in an HTTP header), and long
-    enough not to be guessed (`python -c "import secrets; print(secrets.token_urlsafe(32))"`)."""
-    if not isinstance(token, str):
-        raise TokenError(f"the service token must be a string, got {type(token).__name__}")
-    if not MIN_TOKEN_CHARS <= len(token) <= MAX_TOKEN_CHARS:
-        raise TokenError(f"the service token must have {MIN_TOKEN_CHARS} to {MAX_TOKEN_CHARS} characters, "
-                         f"got {len(token)}")
-    if not all("!" <= ch <= "~" for ch in token):
-        raise TokenError("the service token must be printable ASCII without spaces")
-    return token
 
 
 def read_token_file(path: str | os.PathLike) -> str:

@@ -16,12 +16,12 @@ import http.client
 import json
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from typing import Any
 
 from manyskills.model.engine import EngineUnavailable
 from manyskills.service.auth import TOKEN_ENV, bearer, check_token
+from manyskills.settings import check_engine_url  # the one rule for a valid `engine` URL
 
 RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 MAX_BACKOFF_S = 2.0
@@ -37,16 +37,6 @@ class ServiceRequestError(RuntimeError):
 
 class ServiceAuthError(ServiceRequestError):
     """The service wants a token this client did not send, or not the one it sent (HTTP 401)."""
-
-
-def check_engine_url(url: str) -> str:
-    """The URL without a trailing slash, or ValueError saying what is wrong with it."""
-    parsed = urllib.parse.urlsplit(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ValueError(f"engine must be 'local' or an http(s)://host:port URL, got {url!r}")
-    if parsed.query or parsed.fragment:
-        raise ValueError(f"engine URL must not have a query or fragment: {url!r}")
-    return url.rstrip("/")
 
 
 class ServiceClient:

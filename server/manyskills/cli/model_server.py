@@ -16,6 +16,8 @@ import threading
 import time
 import urllib.request
 
+from manyskills.cli.exit_codes import EXIT_ERROR, EXIT_OK
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("model-server", help="serve the model to many editors over HTTP (Ray Serve)")
@@ -70,7 +72,6 @@ def _token(args: argparse.Namespace) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from manyskills.cli.main import EXIT_ERROR
     from manyskills.service.cluster import RayUnavailable, connect, worker_env
 
     if args.replicas < 1 or args.num_cpus < 0 or args.num_gpus < 0 or not 0 < args.port < 65536:
@@ -111,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     print(json.dumps({"url": url, "identity": ident, "ray_address": ray.get_runtime_context().gcs_address}),
           flush=True)
     if args.detach:
-        return 0
+        return EXIT_OK
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -119,4 +120,4 @@ def run(args: argparse.Namespace) -> int:
     print("manyskills: stopping the model service", file=sys.stderr, flush=True)
     serve.delete(APP_NAME)
     ray.shutdown()
-    return 0
+    return EXIT_OK
