@@ -37,12 +37,29 @@ def redact_json(report: dict) -> dict:
     return report
 
 
+UPDATE_GOLDEN = os.environ.get("MANYSKILLS_UPDATE_GOLDEN") == "1"
+
+
 def check_golden(name: str, actual: str) -> None:
+    """Compare with tests/cli/golden/NAME. A missing or different file fails; with
+    MANYSKILLS_UPDATE_GOLDEN=1 the file is (re)written instead: review the diff before committing."""
     path = GOLDEN / name
-    if not path.exists():  # first run writes the golden file; review it before committing
+    if UPDATE_GOLDEN:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(actual)
+    assert path.exists(), f"golden file {path} is missing; create it with MANYSKILLS_UPDATE_GOLDEN=1 and review it"
     assert actual == path.read_text()
+
+
+def fixture_function_count() -> int:
+    """How many functions `check` analyses in FIXTURES (indexing only, no model)."""
+    from manyskills.analysis.files import iter_source_files
+    from manyskills.analysis.scan import index_files
+    from manyskills.settings import Settings
+
+    settings = Settings()
+    return sum(len(r.functions) for r in index_files(list(iter_source_files([FIXTURES], settings.languages)),
+                                                     settings))
 
 
 @pytest.fixture(scope="module")
@@ -80,11 +97,15 @@ def test_text_output(model_args):
 
 def test_sarif_output(model_args):
     done = run_check(".", "--format", "sarif", "--threshold", "0", "--skills", "defect", *model_args)
+    assert done.returncode == 1, done.stderr
     sarif = json.loads(done.stdout)
     assert sarif["version"] == "2.1.0" and sarif["$schema"].endswith("sarif-2.1.0.json")
     run = sarif["runs"][0]
     assert run["tool"]["driver"]["name"] == "ManySkills"
     rule_ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    # --threshold 0: a defect result for every function of the fixtures.
+    assert len(run["results"]) == fixture_function_count() > 0
+    assert {r["ruleId"] for r in run["results"]} == {"defect"}
     for result in run["results"]:
         assert rule_ids[result["ruleIndex"]] == result["ruleId"]
         region = result["locations"][0]["physicalLocation"]["region"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 
 import pytest
 import pytest_lsp
@@ -24,32 +25,44 @@ def workspace(tmp_path):
 async def client(lsp_client: LanguageClient, tiny_model_dir, workspace):
     settings = {"model": str(tiny_model_dir), "skills": {"clone": False}}
     lsp_client.set_configuration(settings, section="manyskills")
-    await lsp_client.initialize_session(lsp.InitializeParams(
+    await asyncio.wait_for(lsp_client.initialize_session(lsp.InitializeParams(
         capabilities=client_capabilities("visual-studio-code"), initialization_options=settings,
-        root_uri=workspace.as_uri(), workspace_folders=[lsp.WorkspaceFolder(uri=workspace.as_uri(), name="ws")]))
+        root_uri=workspace.as_uri(), workspace_folders=[lsp.WorkspaceFolder(uri=workspace.as_uri(), name="ws")])),
+        120)
     yield
     await lsp_client.shutdown_session()
 
 
 async def stats(client):
-    return await client.workspace_execute_command_async(lsp.ExecuteCommandParams(command="manyskills.stats"))
+    return await asyncio.wait_for(
+        client.workspace_execute_command_async(lsp.ExecuteCommandParams(command="manyskills.stats")), 30)
+
+
+async def poll(client, until, what: str, timeout: float = 120.0, interval: float = 0.1) -> dict:
+    """Poll stats until `until(stats)` holds; fail (instead of hanging) after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = await stats(client)
+        if until(current):
+            return current
+        await asyncio.sleep(interval)
+    raise AssertionError(f"{what} did not happen within {timeout:.0f} s (last stats: {current})")
 
 
 async def test_cancelled_scan_stops_and_server_keeps_working(client: LanguageClient):
-    while (await stats(client))["state"] != "ready":
-        await asyncio.sleep(0.1)
+    await poll(client, lambda s: s["state"] == "ready", "model load")
     scan = client.protocol.send_request(lsp.WORKSPACE_EXECUTE_COMMAND,
                                         lsp.ExecuteCommandParams(command="manyskills.scanWorkspace"))
     scan_id = next(k for k, v in client.protocol._request_futures.items() if v is scan)
-    while (await stats(client))["functionsAnalysed"] == 0:
-        await asyncio.sleep(0.05)
+    await poll(client, lambda s: s["functionsAnalysed"] > 0, "the scan's first batch", interval=0.05)
     client.protocol.notify(lsp.CANCEL_REQUEST, lsp.CancelParams(id=scan_id))
     with pytest.raises(Exception, match="(?i)cancel"):
         await asyncio.wait_for(asyncio.wrap_future(scan), 10)  # answered promptly, with RequestCancelled
     # The batch already running when the cancel arrived may still finish (the token is checked between
     # batches; on a loaded CI machine one batch can take seconds): wait until the count settles...
     stopped, settled_for, waited = -1, 0.0, 0.0
-    while settled_for < 1.5 and waited < 60:
+    while settled_for < 1.5:
+        assert waited < 60, f"the analysed count kept growing for 60 s after the cancel (now {stopped})"
         now = (await stats(client))["functionsAnalysed"]
         settled_for = settled_for + 0.25 if now == stopped else 0.0
         stopped = now
@@ -60,5 +73,6 @@ async def test_cancelled_scan_stops_and_server_keeps_working(client: LanguageCli
     assert (await stats(client))["functionsAnalysed"] == stopped
     assert stopped < 120 * 40
     # The server still answers, and a new scan completes.
-    result = await client.workspace_execute_command_async(lsp.ExecuteCommandParams(command="manyskills.scanWorkspace"))
+    result = await asyncio.wait_for(client.workspace_execute_command_async(
+        lsp.ExecuteCommandParams(command="manyskills.scanWorkspace")), 600)
     assert result["files"] == 120 and result["functions"] == 120 * 40

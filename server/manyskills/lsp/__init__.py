@@ -1,1 +1,2 @@
-"""The language server: one module per LSP area, state held by `ManySkillsServer`."""
+"""The language server: state in `session.Session`, every method and command in `routes.py`, handlers in
+`handlers/`, the analysis scheduler in `scheduler.py` (see docs/architecture.md)."""
