@@ -231,7 +231,7 @@ async def workspace_client(lsp_client: LanguageClient, tiny_model_dir, tmp_path)
 async def test_workspace_scan_and_search(workspace_client: LanguageClient, tmp_path):
     client = workspace_client
     result = await asyncio.wait_for(client.workspace_execute_command_async(lsp.ExecuteCommandParams(
-        command="manyskills.scanWorkspace")), 120)
+        command="manyskills.scanWorkspace")), 300)
     # threshold 0: one defect finding per function, pushed for files that are not open.
     assert result == {"files": 3, "functions": 4, "findings": 4}
     uris = {(tmp_path / name).resolve().as_uri() for name in WORKSPACE_FILES}
@@ -239,7 +239,7 @@ async def test_workspace_scan_and_search(workspace_client: LanguageClient, tmp_p
     assert {d.data["function"] for uri in uris for d in manyskills_diagnostics(client, uri)} == {
         "add_all", "shout", "whisper", "clamp"}
     hits = await asyncio.wait_for(client.workspace_execute_command_async(lsp.ExecuteCommandParams(
-        command="manyskills.search", arguments=["sum the items of a list", 3])), 120)
+        command="manyskills.search", arguments=["sum the items of a list", 3])), 300)
     assert len(hits) == 3  # the limit, out of four indexed functions
     assert {h["uri"] for h in hits} <= uris
     assert {h["name"] for h in hits} <= {"add_all", "shout", "whisper", "clamp"}
