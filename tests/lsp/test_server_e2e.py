@@ -230,6 +230,10 @@ async def workspace_client(lsp_client: LanguageClient, tiny_model_dir, tmp_path)
 
 async def test_workspace_scan_and_search(workspace_client: LanguageClient, tmp_path):
     client = workspace_client
+    deadline = time.monotonic() + 300
+    while (await stats(client))["state"] != "ready":  # before the engine starts a scan finds nothing
+        assert time.monotonic() < deadline, "the model did not load"
+        await asyncio.sleep(0.1)
     result = await asyncio.wait_for(client.workspace_execute_command_async(lsp.ExecuteCommandParams(
         command="manyskills.scanWorkspace")), 300)
     # threshold 0: one defect finding per function, pushed for files that are not open.
