@@ -227,7 +227,7 @@ async def test_commands_without_a_model(session_and_output):
 
 
 def test_progress_cancel_stops_only_the_scan(session_and_output):
-    from manyskills.model.engine import CancelToken
+    from manyskills.model.jobs import CancelToken
 
     session, _ = session_and_output
     session.scan_token = CancelToken()

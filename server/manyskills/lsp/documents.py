@@ -22,7 +22,7 @@ from manyskills.index.functions import DocumentIndex
 from manyskills.index.languages import LANGUAGES
 from manyskills.index.types import Position
 from manyskills.lsp.positions import from_client
-from manyskills.model.engine import CancelToken
+from manyskills.model.jobs import CancelToken
 
 log = logging.getLogger(__name__)
 

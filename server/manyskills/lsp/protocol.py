@@ -15,7 +15,7 @@ from pygls.exceptions import JsonRpcException, JsonRpcServerNotInitialized
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
-from manyskills.model.engine import CancelToken
+from manyskills.model.jobs import CancelToken
 
 log = logging.getLogger(__name__)
 

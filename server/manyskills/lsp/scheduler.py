@@ -17,7 +17,8 @@ import logging
 from manyskills.lsp.diagnostics import publish
 from manyskills.lsp.documents import DocumentState
 from manyskills.lsp.session import Session
-from manyskills.model.engine import PRIORITY_EDIT, Cancelled, CancelToken, EngineUnavailable
+from manyskills.model.engine import EngineUnavailable
+from manyskills.model.jobs import PRIORITY_EDIT, Cancelled, CancelToken
 
 log = logging.getLogger(__name__)
 

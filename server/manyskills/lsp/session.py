@@ -26,7 +26,8 @@ from pygls.uris import to_fs_path
 from manyskills.analysis.analyzer import Analyzer
 from manyskills.analysis.cache import LruCache
 from manyskills.lsp.documents import DocumentStore
-from manyskills.model.engine import CancelToken, EngineStatus, ModelEngine
+from manyskills.model.engine import EngineStatus, ModelEngine
+from manyskills.model.jobs import CancelToken
 from manyskills.model.types import ReviewNote
 from manyskills.settings import Settings
 

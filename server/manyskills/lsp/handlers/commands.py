@@ -23,7 +23,7 @@ from manyskills.lsp.actions import resolve_action
 from manyskills.lsp.diagnostics import to_diagnostic
 from manyskills.lsp.positions import span_to_range
 from manyskills.lsp.session import Session
-from manyskills.model.engine import Cancelled
+from manyskills.model.jobs import Cancelled
 
 log = logging.getLogger(__name__)
 SCAN_PROGRESS_PREFIX = "manyskills-scan"
