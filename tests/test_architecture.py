@@ -39,7 +39,11 @@ RANK = {package: rank for rank, layer in enumerate(LAYERS) for package in layer}
 # Known edges that break the rules, left for the helpers untangling those areas (issue 19). Each entry
 # is (importer, imported) module names; the test fails on any edge not listed here, and on any entry
 # here that no longer exists (so the list only shrinks).
-PENDING_UNTANGLE: frozenset[tuple[str, str]] = frozenset()
+PENDING_UNTANGLE: frozenset[tuple[str, str]] = frozenset({
+    # settings validates `model` against the model registry (h4's registry, merged last): either the
+    # registry's name table moves below settings or the check moves up to where the model is loaded.
+    ("manyskills.settings", "manyskills.model.registry"),
+})
 
 
 def _module_name(path: Path) -> str:
