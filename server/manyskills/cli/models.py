@@ -13,7 +13,7 @@ import sys
 import time
 from typing import TextIO
 
-EXIT_OK, EXIT_ERROR = 0, 2
+from manyskills.cli.exit_codes import EXIT_ERROR, EXIT_OK
 
 
 def add_parser(sub) -> None:

@@ -29,6 +29,7 @@ from manyskills.index.languages import LANGUAGE_NAMES as LANGUAGES
 from manyskills.index.languages import language_for_path
 from manyskills.index.treesitter import parse
 from manyskills.index.types import FunctionInfo
+from manyskills.stats import jaccard
 
 __all__ = [
     "LANGUAGES",
@@ -87,12 +88,6 @@ _TOKEN = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*|\d[\w.]*|\"(?:\\.|[^\"\\])*\"|'(?
 
 def code_tokens(code: str) -> list[str]:
     return _TOKEN.findall(code)
-
-
-def jaccard(a: set, b: set) -> float:
-    if not a and not b:
-        return 1.0
-    return len(a & b) / len(a | b)
 
 
 def _h64(token: str) -> int:

@@ -36,6 +36,7 @@ from manyskills.data.records import CorpusFunction, DefectExample, stable_id
 from manyskills.data.syntax import FunctionSyntax, analyze, compiles
 from manyskills.index.languages import LANGUAGE_NAMES as LANGUAGES
 from manyskills.index.treesitter import parse
+from manyskills.stats import auroc
 
 __all__ = [
     "DELETING_OPERATORS",
@@ -363,26 +364,6 @@ def make_defect_examples(functions: list[CorpusFunction], seed: int, per_functio
 # --- artefact checks ------------------------------------------------------------------------------
 
 
-# Issue 19 moves AUROC to one metrics module (training/metrics.py, not on main yet); its AUROC is NaN
-# on empty input where this one gives 0.5, so `length_baseline_auc` must keep the 0.5 when it moves.
-def _auroc(positives: list[float], negatives: list[float]) -> float:
-    """P(score of a random positive > score of a random negative), ties counting one half."""
-    if not positives or not negatives:
-        return 0.5
-    scored = sorted([(s, 1) for s in positives] + [(s, 0) for s in negatives])
-    rank_sum = 0.0
-    i = 0
-    while i < len(scored):
-        j = i
-        while j < len(scored) and scored[j][0] == scored[i][0]:
-            j += 1
-        average_rank = (i + 1 + j) / 2
-        rank_sum += average_rank * sum(label for _, label in scored[i:j])
-        i = j
-    n_pos, n_neg = len(positives), len(negatives)
-    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
-
-
 def length_baseline_auc(examples: Iterable[DefectExample], unit: str = "chars") -> float:
     """AUROC of "the longer function is the buggy one" over buggy vs clean examples (0.5: length
     tells nothing). `unit`: "chars" or "lines"."""
@@ -390,7 +371,9 @@ def length_baseline_auc(examples: Iterable[DefectExample], unit: str = "chars") 
         return float(len(code)) if unit == "chars" else float(code.count("\n") + 1)
 
     examples = list(examples)
-    return _auroc([size(e.code) for e in examples if e.label == 1], [size(e.code) for e in examples if e.label == 0])
+    buggy = [size(e.code) for e in examples if e.label == 1]
+    clean = [size(e.code) for e in examples if e.label == 0]
+    return auroc(buggy, clean) if buggy and clean else 0.5  # nothing to compare: length tells nothing
 
 
 def operator_stats(examples: Iterable[DefectExample]) -> dict[str, dict[str, float]]:

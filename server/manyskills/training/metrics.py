@@ -13,33 +13,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from manyskills.stats import auroc, jaccard  # noqa: F401  (one home; re-exported as the metrics API)
+
 
 def code_lines(code: str) -> int:
     """Lines of a function's text; a final newline ends the last line rather than starting another
     (QuixBugs functions end with one, harvested functions do not: both must count alike)."""
     return code.count("\n") + (0 if code.endswith("\n") else 1)
-
-
-def auroc(pos: Sequence[float], neg: Sequence[float]) -> float:
-    """P(score of a random positive > score of a random negative), ties counting one half (the
-    Mann-Whitney U statistic over both sizes). NaN when either side is empty."""
-    if not pos or not neg:
-        return float("nan")
-    scores = np.array(list(pos) + list(neg))
-    labels = np.array([1] * len(pos) + [0] * len(neg))
-    order = scores.argsort()
-    ranks = np.empty(len(scores))
-    # average ranks for ties
-    sorted_scores = scores[order]
-    i = 0
-    while i < len(scores):
-        j = i
-        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
-            j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
-        i = j + 1
-    pos_ranks = ranks[labels == 1].sum()
-    return float((pos_ranks - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
 def pairwise(buggy: Sequence[float], clean: Sequence[float]) -> float:
@@ -135,11 +115,6 @@ def mrr(query_vecs: np.ndarray, code_vecs: np.ndarray) -> float:
     sims = query_vecs @ code_vecs.T
     ranks = (sims > np.diag(sims)[:, None]).sum(1) + 1
     return float(np.mean(1.0 / ranks))
-
-
-def jaccard(a: set, b: set) -> float:
-    """|a & b| / |a | b|; 0.0 for two empty sets (nothing shared)."""
-    return len(a & b) / max(1, len(a | b))
 
 
 def identifiers(text: str) -> set[str]:
