@@ -45,7 +45,7 @@ describe('toServerSettings', () => {
       maxFileBytes: 2048,
       languages: ['python', 'rust'],
       cloneThreshold: 0.9,
-      cacheSize: 10,
+      cacheSize: 1000,
     };
     assert.deepEqual(toServerSettings(raw), raw);
   });
