@@ -76,8 +76,8 @@ class ProgressBar:
 
     WIDTH = 30
 
-    def __init__(self, stream: TextIO = sys.stderr):
-        self.stream = stream
+    def __init__(self, stream: TextIO | None = None):
+        self.stream = stream or sys.stderr  # looked up now, not at import: stderr may have been replaced since
         self.tty = stream.isatty()
         self.last_line = ""
         self.last_key: tuple[str, int] = ("", -1)
