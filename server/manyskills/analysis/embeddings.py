@@ -81,6 +81,9 @@ class EmbeddingIndex:
             return Match(other, score)
         return None
 
+    def entries(self) -> list[EmbeddedFunction]:
+        return list(self._snapshot()[0])
+
     def search(self, query: np.ndarray, limit: int) -> list[Match]:
         entries, matrix = self._snapshot()
         if not entries:

@@ -6,8 +6,9 @@ Where a handler runs:
 - LOOP: a plain function, run to completion on the event loop. It reads and changes session state
   and returns quickly; model work it needs (document analysis) is handed to the scheduler, not awaited.
 - BACKGROUND: a coroutine that awaits work done elsewhere: the model (review notes, repairs, query
-  embeddings, a workspace scan on a worker thread) or a client round trip (workspace/configuration,
-  workspace/applyEdit). Session state is read and changed only between awaits, on the loop.
+  embeddings, a workspace scan on a worker thread, waiting for a loading model) or a client round
+  trip (workspace/configuration, workspace/applyEdit). Session state is read and changed only
+  between awaits, on the loop.
 Requests that do model work get a cancellation token from the session, so `$/cancelRequest` stops them.
 """
 
@@ -22,7 +23,7 @@ from lsprotocol import types as lsp
 
 from manyskills.lsp import command_names
 from manyskills.lsp.diagnostics import SOURCE
-from manyskills.lsp.handlers import code_actions, commands, hover, lifecycle, pull, text_sync
+from manyskills.lsp.handlers import code_actions, commands, hover, lifecycle, pull, symbols, text_sync
 
 
 class Runs(enum.Enum):
@@ -53,6 +54,8 @@ METHODS: tuple[Route, ...] = (
           lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix], resolve_provider=True)),
     Route(lsp.CODE_ACTION_RESOLVE, code_actions.code_action_resolve, Runs.BACKGROUND),  # review note / repair
     Route(lsp.TEXT_DOCUMENT_HOVER, hover.hover, Runs.BACKGROUND),  # review note
+    # Semantic search for descriptions (model work), name matching for names (no model).
+    Route(lsp.WORKSPACE_SYMBOL, symbols.workspace_symbol, Runs.BACKGROUND, lsp.WorkspaceSymbolOptions()),
     Route(lsp.WINDOW_WORK_DONE_PROGRESS_CANCEL, commands.progress_cancel, Runs.LOOP),
 )
 
