@@ -40,6 +40,9 @@ class TrainConfig:
     checkpoint_every: int = 200
     activation_cache: str | None = "data-cache/activations"  # None = keep activations in memory only
     device: str = "auto"
+    # start from this adapter's LoRA and heads (its LoRA layers, rank and alpha replace the ones above):
+    # `manyskills adapt` continues the shipped adapter on a project's own fixes
+    init_adapter: str | None = None
     version: str = "0.1.0"
 
     @classmethod

@@ -34,9 +34,11 @@ def group_pairs(pool: list) -> list[list]:
 
 
 def is_real_fix(group: list) -> bool:
+    """Fixes people made (patch releases, a repository's own fix commits), as opposed to mutations."""
+    from manyskills.data.gitmine import COMMIT_FIX
     from manyskills.data.history import RELEASE_FIX
 
-    return any(item.operator == RELEASE_FIX for item in group)
+    return any(item.operator in (RELEASE_FIX, COMMIT_FIX) for item in group)
 
 
 def buggy_is_shorter(group: list) -> bool:

@@ -77,6 +77,7 @@ class Trainer:
         model = AutoModelForCausalLM.from_pretrained(str(self.base.path), local_files_only=True,
                                                      use_safetensors=True, dtype=torch.float32)
         n_layers = model.config.num_hidden_layers
+        init = self._init_adapter_settings(config) if config.init_adapter else None
         self.feature_layer = min(config.feature_layer, n_layers)
         self.lora_layers = [i for i in config.lora_layers if i < self.feature_layer] or [self.feature_layer - 1]
         self.first_layer = min(self.lora_layers)
@@ -88,12 +89,17 @@ class Trainer:
             feature_layer=self.feature_layer, lora_layers=self.lora_layers, lora_rank=config.lora_rank,
             max_tokens=config.max_tokens, trained=True, version=config.version,
         )
+        if init is not None:  # keep what the runtime reads from the adapter it continues (thresholds, prompts)
+            self.manifest.thresholds = dict(init.thresholds)
+            self.manifest.prompts = dict(init.prompts)
         lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=0.05,
                           target_modules=LORA_TARGETS, layers_to_transform=self.lora_layers)
         self.model = get_peft_model(model, lora).to(self.device)
         self.inner = decoder(self.model)
         self.heads = SkillHeads(HeadConfig(model.config.hidden_size, self.manifest.head_inner,
                                            self.manifest.embed_dim)).to(self.device)
+        if config.init_adapter:
+            self._load_init_weights(Path(config.init_adapter))
         lora_params = [p for p in self.model.parameters() if p.requires_grad]
         self.trainable_lora = sum(p.numel() for p in lora_params)
         self.trainable_heads = sum(p.numel() for p in self.heads.parameters())
@@ -111,6 +117,32 @@ class Trainer:
             self.store = ActivationStore(Path(config.activation_cache), recipe_fingerprint(
                 base=self.base.sha256, first_layer=self.first_layer, max_tokens=config.max_tokens,
                 prompts=self.manifest.prompts, amp=str(self.amp_dtype), device=self.device_type))
+
+    def _init_adapter_settings(self, config: TrainConfig) -> Manifest:
+        """The adapter to continue must fit this base; its LoRA shape replaces the config's."""
+        import json
+
+        directory = Path(config.init_adapter)
+        adapter_mod.check_adapter_files(directory)
+        manifest = Manifest.load(directory)
+        adapter_mod.check_base_matches(manifest, self.base.sha256, self.base.name, directory)
+        lora = json.loads((directory / "adapter_config.json").read_text())
+        config.lora_rank = int(lora.get("r", manifest.lora_rank))
+        config.lora_alpha = int(lora.get("lora_alpha", config.lora_alpha))
+        config.lora_layers = list(lora.get("layers_to_transform") or manifest.lora_layers)
+        config.feature_layer = manifest.feature_layer
+        return manifest
+
+    def _load_init_weights(self, directory: Path) -> None:
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        result = set_peft_model_state_dict(self.model, load_file(str(directory / "adapter_model.safetensors")))
+        missing = [k for k in getattr(result, "unexpected_keys", []) if "lora_" in k]
+        if missing:
+            raise adapter_mod.AdapterError(f"adapter {directory} does not fit this LoRA layout: {missing[:3]}")
+        self.heads.load_state_dict(load_file(str(directory / adapter_mod.HEADS_FILE)))
+        self.heads.to(self.device)
 
     # ------------------------------------------------------------------ caching the frozen lower layers
     def _autocast(self):
