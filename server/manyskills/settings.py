@@ -100,6 +100,11 @@ def _model(_inst: Any, _attribute: attrs.Attribute, value: str | None) -> None:
                          "or the path of a local Hugging Face model directory")
 
 
+def _project_adapter(_inst: Any, _attribute: attrs.Attribute, value: str) -> None:
+    if not isinstance(value, str) or not value.strip() or len(value) > 4096:
+        raise ValueError("projectAdapter must be \"auto\", \"off\" or an adapter directory")
+
+
 def _known_languages(_inst: Any, attribute: attrs.Attribute, value: tuple[str, ...]) -> None:
     unknown = sorted(set(value) - set(ALL_LANGUAGES))
     if unknown:
@@ -117,6 +122,8 @@ class Settings:
     # a registry name (`manyskills models list`) or a local directory of an HF causal LM; None = embedded default
     model: str | None = attrs.field(default=None, validator=_model)
     adapter: str | None = None  # adapter directory; None = the shipped adapter
+    # "auto" = <workspace>/.manyskills/adapter when `manyskills adapt` marked it active; "off"; or a directory
+    project_adapter: str = attrs.field(default="auto", validator=_project_adapter)
     debounce_ms: int = attrs.field(default=300, validator=_within(0, 10_000, " ms"))
     max_file_bytes: int = attrs.field(default=1_000_000, validator=_within(1_000, 50_000_000, " bytes"))
     languages: tuple[str, ...] = attrs.field(default=ALL_LANGUAGES, converter=tuple, validator=_known_languages)
@@ -133,7 +140,7 @@ class Settings:
 
     def model_key(self) -> tuple:
         """Settings that change which model is loaded (a change reloads the engine, not the server)."""
-        return (self.model, self.adapter, self.device, self.engine, self.engine_fallback, self.engine_timeout,
+        return (self.model, self.adapter, self.project_adapter, self.device, self.engine, self.engine_fallback, self.engine_timeout,
                 self.engine_token)
 
 

@@ -35,6 +35,9 @@ def add_parser(sub) -> None:
     p.add_argument("--review", action="store_true", help="generate a review note and repair for each defect (slow)")
     p.add_argument("--model", default=None, help="local directory of an HF causal LM (default: embedded)")
     p.add_argument("--adapter", default=None, help="adapter directory (default: the shipped adapter)")
+    p.add_argument("--project-adapter", default="auto", metavar="auto|off|DIR",
+                   help="the project adapter of `manyskills adapt` (auto: the project's .manyskills/adapter when "
+                        "it is marked active)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--output", "-o", default=None, help="write the report to this file instead of stdout")
     p.add_argument("--engine", default="local",
@@ -55,7 +58,8 @@ class UsageError(Exception):
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     try:
-        settings = Settings(device=args.device, model=args.model, adapter=args.adapter, engine=args.engine,
+        settings = Settings(device=args.device, model=args.model, adapter=args.adapter,
+                            project_adapter=args.project_adapter, engine=args.engine,
                             engine_fallback=args.engine_fallback, engine_timeout=args.engine_timeout)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -134,9 +138,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _loader(args: argparse.Namespace, settings: Settings):
     if args.ray is None:
+        from manyskills.model.project_adapter import project_root
         from manyskills.service.backends import backend_loader
 
-        return backend_loader(settings, lambda level, message: print(f"manyskills: {message}", file=sys.stderr))
+        return backend_loader(settings, lambda level, message: print(f"manyskills: {message}", file=sys.stderr),
+                              root=lambda: project_root(args.paths[0]))
     # Ray connects here, on the main thread (ray.init installs signal handlers); the engine only holds the pool.
     from manyskills.service.cluster import RayUnavailable
     from manyskills.service.distributed import RayPoolBackend

@@ -16,6 +16,8 @@ def add_parser(sub) -> None:
     p.add_argument("--model", default=None)
     p.add_argument("--adapter", default=None)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--project-adapter", default="auto", metavar="auto|off|DIR")
+    p.add_argument("--path", default=".", help="the project whose adapter `--project-adapter auto` looks for")
     p.set_defaults(run=run)
 
 
@@ -57,7 +59,11 @@ def collect(model: str | None, adapter: str | None, device: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from manyskills.model.project_adapter import describe, project_root
+
     info = collect(args.model, args.adapter, args.device)
+    info["active_adapter"] = describe(args.project_adapter, project_root(args.path), args.adapter,
+                                      info["base"].get("sha256"))
     if args.json:
         print(json.dumps(info, indent=2))
         return EXIT_OK
@@ -72,6 +78,9 @@ def run(args: argparse.Namespace) -> int:
           + (f" — version {adapter['version']}, {adapter['bytes']:,} bytes" if adapter.get("bytes") else ""))
     if adapter.get("note") or adapter.get("error"):
         print(f"             {adapter.get('note') or adapter.get('error')}")
+    active = info["active_adapter"]
+    print(f"active     : {active['active']}" + (f" ({active['path']})" if active.get("path") else "")
+          + (f" — {active['note']}" if active.get("note") else ""))
     print(f"skills     : {', '.join(info['skills'])}")
     print(f"device     : {dev['device']} ({dev['dtype']}), requested {dev['requested']}")
     print(f"languages  : {', '.join(info['languages'])}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 from manyskills.settings import Settings
 
@@ -14,19 +15,28 @@ Notify = Callable[[str, str], None]
 ProgressFn = Callable[[str, float | None], None]
 
 
-def _local(settings: Settings, progress: ProgressFn):
+def _local(settings: Settings, progress: ProgressFn, root: Path | None = None, notify: Notify | None = None):
+    from manyskills.model.project_adapter import load_with_project_adapter
     from manyskills.model.runtime import LocalRuntime  # torch/transformers load here, off the event loop
 
-    return LocalRuntime.load(settings.model, settings.adapter, settings.device, progress)
+    return load_with_project_adapter(
+        lambda adapter: LocalRuntime.load(settings.model, adapter, settings.device, progress),
+        settings.project_adapter, root, settings.adapter,
+        lambda message: (notify or (lambda level, m: log.warning("%s", m)))("warning", message))
 
 
-def backend_loader(settings: Settings, notify: Notify | None = None) -> Callable[[ProgressFn], object]:
-    """A `BackendLoader` for `ModelEngine` (called on the engine's thread)."""
+def backend_loader(settings: Settings, notify: Notify | None = None,
+                   root: Callable[[], Path | None] | None = None) -> Callable[[ProgressFn], object]:
+    """A `BackendLoader` for `ModelEngine` (called on the engine's thread). `root`: the workspace root
+    at load time, where `projectAdapter: auto` looks for the project adapter."""
     notify = notify or (lambda level, message: log.warning("%s", message))
+
+    def local(progress: ProgressFn):
+        return _local(settings, progress, root() if root else None, notify)
 
     def load(progress: ProgressFn):
         if settings.engine == "local":
-            return _local(settings, progress)
+            return local(progress)
         from manyskills.service.auth import token_from_env
         from manyskills.service.client import ServiceClient, ServiceUnavailable
         from manyskills.service.remote import FallbackBackend, RemoteBackend
@@ -44,9 +54,9 @@ def backend_loader(settings: Settings, notify: Notify | None = None) -> Callable
                 raise ServiceUnavailable(f"{exc}. Start it, point `engine` elsewhere, or set "
                                          "`engineFallback` to \"local\" to use a local model") from None
             notify("warning", f"{exc}; using the local model instead (engineFallback)")
-            return _local(settings, progress)
+            return local(progress)
         if not fallback:
             return remote
-        return FallbackBackend(remote, lambda: _local(settings, progress), notify)
+        return FallbackBackend(remote, lambda: local(progress), notify)
 
     return load
