@@ -59,7 +59,7 @@ def check_route(route: Route) -> None:
 
 
 def create_server(make_loader: LoaderFactory) -> ManySkillsServer:
-    """`make_loader(settings, notify)` gives the engine's model loader (the caller picks local or service)."""
+    """`make_loader(settings, notify, root)` gives the engine's model loader (the caller picks local or service; `root()` is the workspace root)."""
     server = ManySkillsServer("manyskills", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
                               protocol_cls=ManySkillsProtocol)
     session = Session(server, make_loader)

@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 Notify = Callable[[str, str], None]  # (level, message), from any thread
 # settings -> the engine's BackendLoader: the in-process model or a model service. The choice is made by
 # the caller of `create_server` (cli/serve.py), so the language server never imports the service package.
-LoaderFactory = Callable[[Settings, Notify], Callable]
+# (settings, notify, workspace root at load time: where `projectAdapter: auto` looks) -> engine loader
+LoaderFactory = Callable[[Settings, Notify, Callable[[], "Path | None"]], Callable]
 _MESSAGE_TYPES = {"error": lsp.MessageType.Error, "warning": lsp.MessageType.Warning}
 
 
@@ -87,10 +88,11 @@ class Session:
         """Start loading the model in the background; requests are answered meanwhile."""
         self.loop = asyncio.get_running_loop()
         self.engine = ModelEngine(
-            self.make_loader(self.settings, self.message_from_thread),
+            self.make_loader(self.settings, self.message_from_thread, self.workspace_root),
             on_status=self._status_from_thread,
             on_progress=self._progress_from_thread,
-            cpu_fallback_loader=self.make_loader(attrs.evolve(self.settings, device="cpu"), self.message_from_thread),
+            cpu_fallback_loader=self.make_loader(attrs.evolve(self.settings, device="cpu"), self.message_from_thread,
+                                                 self.workspace_root),
         )
         self.analyzer = Analyzer(self.engine, self.settings.cache_size)
         self.engine.start()
@@ -98,7 +100,7 @@ class Session:
     def reload_engine(self) -> None:
         """Load the model the current settings name (in the background, like the first load)."""
         if self.engine is not None:
-            self.engine.reload(self.make_loader(self.settings, self.message_from_thread))
+            self.engine.reload(self.make_loader(self.settings, self.message_from_thread, self.workspace_root))
 
     def _status_from_thread(self, status: EngineStatus) -> None:
         if self.loop is not None and not self.loop.is_closed():
@@ -191,6 +193,14 @@ class Session:
     def to_json(self, value: Any) -> Any:
         """An lsprotocol object as the JSON the client would receive."""
         return self.client.protocol._converter.unstructure(value)
+
+    def workspace_root(self) -> Path | None:
+        """The first workspace folder (or the root path); None before initialize or without one."""
+        try:
+            roots = self.workspace_roots()
+        except (RuntimeError, AttributeError):  # no workspace yet
+            return None
+        return roots[0] if roots else None
 
     def workspace_roots(self) -> list[Path]:
         roots = []
