@@ -6,9 +6,13 @@ import json
 import shutil
 
 import pytest
-
 from manyskills.model.paths import shipped_adapter_dir
-from manyskills.model.project_adapter import describe, load_with_project_adapter, project_adapter_dir, project_root
+from manyskills.model.project_adapter import (
+    describe,
+    load_with_project_adapter,
+    project_adapter_dir,
+    project_root,
+)
 from manyskills.settings import Settings, parse_settings
 
 

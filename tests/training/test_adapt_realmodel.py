@@ -7,11 +7,11 @@ import json
 import subprocess
 
 import pytest
-
-from harness.adapt_repo import FIXES, build_repo
 from manyskills.cli.main import main
 from manyskills.model.paths import shipped_adapter_dir
 from manyskills.training.adapt import decide
+
+from harness.adapt_repo import FIXES, build_repo
 
 
 @pytest.mark.realmodel
@@ -42,7 +42,8 @@ def test_adapt_evaluate_end_to_end_and_pick_up(tmp_path, capsys, embedded_model)
     assert evaluation["shipped"]["threshold"] == shipped["thresholds"]["defect"]
     assert (project["active"], project["reason"]) == decide(evaluation["shipped"], evaluation["project"])
     assert (repo / ".manyskills" / ".gitignore").read_text() == "*\n"
-    status = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout
+    status = subprocess.run(["git", "status", "--porcelain"], check=True, cwd=repo, capture_output=True,
+                            text=True).stdout
     assert status == ""  # nothing of .manyskills/ shows up to be committed
 
     # pick-up: an active project adapter is loaded for the project ...
