@@ -138,9 +138,11 @@ class Trainer:
         from safetensors.torch import load_file
 
         result = set_peft_model_state_dict(self.model, load_file(str(directory / "adapter_model.safetensors")))
-        missing = [k for k in getattr(result, "unexpected_keys", []) if "lora_" in k]
-        if missing:
-            raise adapter_mod.AdapterError(f"adapter {directory} does not fit this LoRA layout: {missing[:3]}")
+        unexpected = [k for k in getattr(result, "unexpected_keys", []) if "lora_" in k]
+        # LoRA B starts at zero: all of it still zero means nothing was loaded (a silent fresh start)
+        loaded = any(bool(p.detach().abs().sum() > 0) for n, p in self.model.named_parameters() if "lora_B" in n)
+        if unexpected or not loaded:
+            raise adapter_mod.AdapterError(f"adapter {directory} does not fit this LoRA layout: {unexpected[:3]}")
         self.heads.load_state_dict(load_file(str(directory / adapter_mod.HEADS_FILE)))
         self.heads.to(self.device)
 
