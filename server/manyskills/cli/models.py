@@ -78,7 +78,7 @@ class ProgressBar:
 
     def __init__(self, stream: TextIO | None = None):
         self.stream = stream or sys.stderr  # looked up now, not at import: stderr may have been replaced since
-        self.tty = stream.isatty()
+        self.tty = self.stream.isatty()
         self.last_line = ""
         self.last_key: tuple[str, int] = ("", -1)
         self.started = time.monotonic()

@@ -106,24 +106,29 @@ async def _begin_progress(session: Session, prefix: str, title: str, cancellable
 
 async def wait_for_model(session: Session, wait_s: float | None = None) -> None:
     """Returns once the model is ready; raises ModelNotReady if it is still loading after the wait
-    (MODEL_WAIT_S unless given) or failed to load."""
-    engine = session.engine
-    if engine is None:
-        raise ModelNotReady("ManySkills: search needs the model, and it has not been started")
+    (MODEL_WAIT_S unless given) or failed to load. A search that arrives before the engine has even
+    been started (right after `initialize`, while the server still asks for its configuration) waits
+    the same way: answering it with nothing would look like "no matches"."""
+    loop = asyncio.get_running_loop()
     wait_s = MODEL_WAIT_S if wait_s is None else wait_s
+
+    def ready() -> bool:
+        return session.engine is not None and session.analyzer is not None and session.engine.wait_ready(0)
+
     progress_token = None
-    if not engine.wait_ready(0):
+    if not ready():
         progress_token = await _begin_progress(session, WAIT_PROGRESS_PREFIX, "ManySkills: waiting for the model "
                                                "to load before searching", False)
-        deadline = asyncio.get_running_loop().time() + wait_s
+        deadline = loop.time() + wait_s
         try:
-            while not engine.wait_ready(0) and asyncio.get_running_loop().time() < deadline:
+            while not ready() and loop.time() < deadline:
                 await asyncio.sleep(_POLL_S)
         finally:
             if progress_token is not None:
                 session.progress.end(progress_token, lsp.WorkDoneProgressEnd(
-                    message="model ready" if engine.wait_ready(0) else "model still loading"))
-    if not engine.wait_ready(0):
+                    message="model ready" if ready() else "model still loading"))
+    engine = session.engine
+    if not ready():
         raise ModelNotReady(f"ManySkills: the model is still loading (waited {wait_s:g} s); "
                             "search again in a moment")
     if engine.backend is None:
@@ -133,7 +138,7 @@ async def wait_for_model(session: Session, wait_s: float | None = None) -> None:
 
 async def semantic(session: Session, query: str, limit: int) -> list[FoundFunction]:
     """Open and workspace functions nearest to the query, best first (scans first if nothing is indexed)."""
-    if not query.strip() or session.analyzer is None:
+    if not query.strip():
         return []
     await wait_for_model(session)
     if len(session.analyzer.embeddings) == 0:
