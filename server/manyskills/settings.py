@@ -14,7 +14,8 @@ from typing import Any, Literal
 import attrs
 import cattrs
 
-ALL_LANGUAGES = ("python", "javascript", "typescript", "tsx", "java", "c", "cpp", "go", "rust")
+from manyskills.index.languages import LANGUAGE_NAMES as ALL_LANGUAGES  # the one language list
+
 DEVICES = ("auto", "cpu", "cuda")
 ENGINE_FALLBACKS = ("none", "local")
 SECRET_SETTINGS = frozenset({"engineToken"})  # never echoed in messages or logs
