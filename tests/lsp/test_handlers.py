@@ -217,12 +217,19 @@ async def test_stale_action_and_commands_say_so(session_and_output):
 # ---------------------------------------------------------------- commands
 
 
-async def test_commands_without_a_model(session_and_output):
+async def test_commands_without_a_model(session_and_output, monkeypatch):
+    from manyskills.lsp import workspace_search
+
     session, _ = session_and_output
     _initialize(session)
     assert commands.stats(session, [])["state"] == "idle"
     assert await commands.scan_workspace(session, []) == {"files": 0, "functions": 0, "findings": 0}
-    assert await commands.search(session, ["anything", 5]) == []
+    # Search needs the model: without one it waits (bounded), then says so; an empty list would read
+    # as "no matches" (issue 20).
+    monkeypatch.setattr(workspace_search, "MODEL_WAIT_S", 0.2)
+    with pytest.raises(workspace_search.ModelNotReady, match="still loading"):
+        await commands.search(session, ["anything", 5])
+    assert await commands.search(session, ["   ", 5]) == []  # an empty query needs no model
     assert commands.document_state(session, [42]) is None  # a wrong argument type is not a crash
 
 
