@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import itertools
 import re
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from manyskills.data.syntax import compiles  # the one "does this Python text compile" check
 from manyskills.index.treesitter import SyntaxNode, SyntaxTree, parse
 
 __all__ = ["Candidate", "repair_candidates"]
@@ -120,17 +120,7 @@ class _Parsed:
     def valid(self, text: str) -> bool:
         if self.clean and parse(self.language, self.prefix + text + self.suffix).has_errors:
             return False
-        return not (self.language == "python" and self.compiles and not _compiles(text))
-
-
-def _compiles(text: str) -> bool:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            compile(text, "<repair>", "exec", dont_inherit=True)
-        except (SyntaxError, ValueError, MemoryError, RecursionError):
-            return False
-    return True
+        return not (self.language == "python" and self.compiles and not compiles(text))
 
 
 def _parse(language: str, text: str) -> _Parsed:
@@ -145,7 +135,7 @@ def _parse(language: str, text: str) -> _Parsed:
         else:
             tree = wrapped
     return _Parsed(language, text, tree, prefix, suffix, not tree.has_errors,
-                   language == "python" and _compiles(text))
+                   language == "python" and compiles(text))
 
 
 # --- edits ----------------------------------------------------------------------------------------
