@@ -48,6 +48,7 @@ export interface ServerSettings {
   device: Device;
   model: string | null;
   adapter: string | null;
+  projectAdapter: string;
   debounceMs: number;
   maxFileBytes: number;
   languages: string[];
@@ -63,6 +64,7 @@ export const DEFAULT_SETTINGS: Readonly<ServerSettings> = Object.freeze({
   device: 'auto',
   model: null,
   adapter: null,
+  projectAdapter: 'auto',
   debounceMs: 300,
   maxFileBytes: 1_000_000,
   languages: Object.freeze([...SERVER_LANGUAGES]) as unknown as string[],
@@ -157,12 +159,26 @@ function pathSetting(value: unknown, ctx: ExpandContext): unknown {
   return trimmed === undefined ? null : expandPath(trimmed, ctx);
 }
 
+/** `projectAdapter`: `auto` / `off` (or empty: `auto`) pass through, a directory is expanded like `adapter`. */
+function projectAdapterSetting(value: unknown, ctx: ExpandContext): unknown {
+  if (typeof value !== 'string') {
+    return value;
+  }
+  const trimmed = nonEmptyString(value);
+  if (trimmed === undefined) {
+    return 'auto';
+  }
+  return trimmed === 'auto' || trimmed === 'off' ? trimmed : expandPath(trimmed, ctx);
+}
+
 /**
  * The `manyskills` section as VS Code returned it -> the object sent to the server
  * (`workspace/configuration` answers, `workspace/didChangeConfiguration`, initializationOptions).
  *
  * - client-only keys (`path`, `interpreter`, `trace`) are removed;
  * - missing keys get their defaults;
+ * - `projectAdapter`: `auto` and `off` pass through, an empty string means `auto`, a directory is
+ *   expanded like `adapter`;
  * - `model` / `adapter`: an empty string means `null` (the embedded default), and `~`,
  *   `${workspaceFolder}`, `${userHome}`, `${env:NAME}` and workspace-relative paths are expanded
  *   (the server does not know the workspace folder of a setting);
@@ -180,5 +196,6 @@ export function toServerSettings(raw: unknown, ctx: ExpandContext = {}): Record<
   }
   out.model = pathSetting(out.model, ctx);
   out.adapter = pathSetting(out.adapter, ctx);
+  out.projectAdapter = projectAdapterSetting(out.projectAdapter, ctx);
   return out;
 }

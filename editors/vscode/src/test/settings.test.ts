@@ -41,6 +41,7 @@ describe('toServerSettings', () => {
       device: 'cuda',
       model: '/models/base',
       adapter: '/models/lora',
+      projectAdapter: 'off',
       debounceMs: 50,
       maxFileBytes: 2048,
       languages: ['python', 'rust'],
@@ -67,6 +68,15 @@ describe('toServerSettings', () => {
     assert.equal(s.adapter, '/ws/lora');
     const rel = toServerSettings({ model: 'models/base' }, { workspaceFolder: '/ws', platform: 'linux' });
     assert.equal(rel.model, '/ws/models/base');
+  });
+
+  it('passes projectAdapter auto/off through and expands a directory', () => {
+    assert.equal(toServerSettings({}).projectAdapter, 'auto');
+    assert.equal(toServerSettings({ projectAdapter: 'off' }).projectAdapter, 'off');
+    assert.equal(toServerSettings({ projectAdapter: '  ' }).projectAdapter, 'auto');
+    const s = toServerSettings({ projectAdapter: '${workspaceFolder}/.manyskills/adapter' }, { workspaceFolder: '/ws', platform: 'linux' });
+    assert.equal(s.projectAdapter, '/ws/.manyskills/adapter');
+    assert.equal(toServerSettings({ projectAdapter: 3 }).projectAdapter, 3);
   });
 
   it('does not share the defaults objects', () => {
