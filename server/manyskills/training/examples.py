@@ -88,13 +88,18 @@ def _cap(rows: list, limit: int | None, rng: random.Random, key=None) -> list:
 
 
 HISTORY_FILE = "history.jsonl"  # real fixes from patch releases (manyskills.data.history)
+# real fixes from repositories' own fix commits (`manyskills data history` per repository, joined by
+# `manyskills data history-merge --out <dataset>/commits.jsonl`; data/gitmine.py)
+COMMIT_FIXES_FILE = "commits.jsonl"
+REAL_FIX_FILES = (HISTORY_FILE, COMMIT_FIXES_FILE)
 
 
 def load_split(dataset: Path, split: str, limits: dict[str, int] | None = None, seed: int = 0,
                max_lines: int = 60, history: bool = False) -> SkillData:
     """Examples of one split. Defect examples are kept in (buggy, clean) pairs so a batch can hold both.
-    With `history`, the release-history fixes are added after the capped defect rows, capped on their
-    own by `limits["history"]` (they are few and must not crowd out, or be crowded out by, mutations)."""
+    With `history`, the real fixes (patch releases and fix commits, REAL_FIX_FILES) are added after the
+    capped defect rows, capped on their own by `limits["history"]` (they are few and must not crowd out,
+    or be crowded out by, mutations)."""
     limits = limits or {}
     rng = random.Random(seed)
     data = SkillData()
@@ -103,7 +108,8 @@ def load_split(dataset: Path, split: str, limits: dict[str, int] | None = None, 
     defect_rows += [r for r in split_rows(dataset / "changes.jsonl", split) if r["code"].count("\n") < max_lines]
     defect_rows = _cap(defect_rows, limits.get("defect"), rng, key=lambda r: r.get("pair_id") or r["id"])
     if history:
-        fixes = [r for r in split_rows(dataset / HISTORY_FILE, split) if r["code"].count("\n") < max_lines]
+        fixes = [r for name in REAL_FIX_FILES for r in split_rows(dataset / name, split)
+                 if r["code"].count("\n") < max_lines]
         defect_rows += _cap(fixes, limits.get("history"), rng, key=lambda r: r.get("pair_id") or r["id"])
     for r in defect_rows:
         bug = r["bug_lines"][0] if r.get("label") and r.get("bug_lines") else -1

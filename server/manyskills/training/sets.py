@@ -9,7 +9,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from manyskills.training.examples import HISTORY_FILE, CloneItem, load_split, split_rows
+from manyskills.training.examples import COMMIT_FIXES_FILE, HISTORY_FILE, CloneItem, load_split, split_rows
 from manyskills.training.metrics import identifiers, jaccard
 
 
@@ -32,15 +32,20 @@ def heldout_pairs(dataset: Path, split: str, limit: int, seed: int) -> list[Pair
     return pairs[:limit]
 
 
-def release_fix_pairs(dataset: Path, split: str, limit: int, seed: int) -> list[PairEval]:
+def release_fix_pairs(dataset: Path, split: str, limit: int, seed: int, file: str = HISTORY_FILE) -> list[PairEval]:
     """(buggy, fixed) pairs of real patch-release fixes (`history.jsonl`) of one split's projects."""
     by_pair: dict[str, dict[int, dict]] = {}
-    for row in split_rows(dataset / HISTORY_FILE, split):
+    for row in split_rows(dataset / file, split):
         by_pair.setdefault(row["pair_id"], {})[int(row["label"])] = row
     pairs = [PairEval(g[1]["code"], g[0]["code"], g[1]["language"], list(g[1]["bug_lines"]))
              for _, g in sorted(by_pair.items()) if 0 in g and 1 in g and g[1]["bug_lines"]]
     random.Random(seed).shuffle(pairs)
     return pairs[:limit]
+
+
+def commit_fix_pairs(dataset: Path, split: str, limit: int, seed: int) -> list[PairEval]:
+    """(buggy, fixed) pairs of fixes mined from the fix commits of one split's repositories (`commits.jsonl`)."""
+    return release_fix_pairs(dataset, split, limit, seed, COMMIT_FIXES_FILE)
 
 
 def quixbugs_pairs(path: Path) -> list[PairEval]:
