@@ -1,19 +1,23 @@
 """Validation-only defect metrics of an adapter (for choosing between adapters): synthetic pairs and
 real fixes of the validation projects, with line top-1 per language. Nothing from test projects or
 QuixBugs.
-    python bench/valid_defect.py <adapter dir> <out.json>"""
+    python bench/valid_defect.py <adapter dir> <out.json> [base model name or dir; default: the embedded one]"""
 import sys, json, time; sys.path.insert(0, "server")
 from collections import defaultdict
 from pathlib import Path
 import numpy as np
 from manyskills.model.runtime import FunctionInput, LocalRuntime
 from manyskills.training.evaluate import analyse_all, defect_metrics_of
-from manyskills.training.sets import heldout_pairs, release_fix_pairs
-rt = LocalRuntime.load(None, sys.argv[1], "cpu")
+from manyskills.training.sets import commit_fix_pairs, heldout_pairs, release_fix_pairs
+rt = LocalRuntime.load(sys.argv[3] if len(sys.argv) > 3 else None, sys.argv[1], "cpu")
 th = rt.manifest.thresholds.get("defect", 0.74)
 out = {}
 for name, pairs in (("synthetic_valid", heldout_pairs(Path("data-cache/dataset"), "valid", 600, 0)),
-                    ("release_fixes_valid", release_fix_pairs(Path("data-cache/dataset"), "valid", 2000, 0))):
+                    ("release_fixes_valid", release_fix_pairs(Path("data-cache/dataset"), "valid", 2000, 0)),
+                    ("commit_fixes_valid", commit_fix_pairs(Path("data-cache/dataset"), "valid", 2000, 0))):
+    if not pairs:
+        print(name, "no pairs (dataset file missing)", flush=True)
+        continue
     t = time.time()
     rb = analyse_all(rt, [FunctionInput(p.language, p.buggy) for p in pairs])
     rc = analyse_all(rt, [FunctionInput(p.language, p.clean) for p in pairs])
