@@ -91,16 +91,29 @@ def workspace_files(workspace: Path, max_functions: int) -> tuple[list[tuple[Pat
 
 
 def worker(args) -> dict:
-    """One device/dtype: load, then scan the workspace `repeats` times with a fresh result cache each time."""
+    """One base and device/dtype: load, then scan the workspace `repeats` times with a fresh result cache
+    each time. With --int8 the model loads in float32 and its feature-layer stack is quantised."""
     import torch
+    from _bases import quantize_feature_stack
     from manyskills.analysis.analyzer import Analyzer
     from manyskills.analysis.scan import scan_files
     from manyskills.model.engine import ModelEngine
     from manyskills.model.runtime import LocalRuntime
     from manyskills.settings import Settings
 
+    counted: dict = {}
+
+    def load(_progress):
+        runtime = LocalRuntime.load(args.model or None, args.adapter or None, args.device)
+        counted["used"] = parameters_used_per_token(runtime)  # before int8 packs the weights away
+        counted["total"] = sum(p.numel() for p in runtime.model.parameters()) + sum(
+            p.numel() for p in runtime.heads.parameters())
+        if args.int8:
+            quantize_feature_stack(runtime)
+        return runtime
+
     started = time.perf_counter()
-    engine = ModelEngine(lambda progress: LocalRuntime.load(None, None, args.device))
+    engine = ModelEngine(load)
     engine.start()
     engine.wait_ready()
     runtime = engine.backend
@@ -115,22 +128,33 @@ def worker(args) -> dict:
         results = scan_files(analyzer, files, settings)
         scans.append(time.perf_counter() - t0)
         functions, tokens = engine.functions_analysed - before_f, engine.tokens_analysed - before_t
+    indexed = [f for r in results for f in r.functions]
+    analyses, _ = analyzer.cached(indexed)
+    # File order, one entry per distinct function: what the engine would batch without sorting by length.
+    lengths = [analyses[h].tokens for h in dict.fromkeys(f.content_hash for f in indexed) if h in analyses]
     out = {
+        "model": args.model,
+        "base": runtime.identity.base_name,
+        "adapter": args.adapter,
+        "feature_layer": runtime.feature_layer,
+        "layers": len(runtime._decoder.layers),
+        "max_tokens": runtime.manifest.max_tokens,
         "device": runtime.identity.device,
-        "dtype": runtime.identity.dtype,
+        "dtype": "qint8-dynamic" if args.int8 else runtime.identity.dtype,
         "load_s": load_s,
         "files": len(files),
-        "functions_indexed": sum(len(r.functions) for r in results),
+        "functions_indexed": len(indexed),
         "functions_analysed": functions,
         "tokens": tokens,
         "scan_s": scans,
         "scan_median_s": statistics.median(scans),
         "functions_per_s": functions / statistics.median(scans),
         "tokens_per_s": tokens / statistics.median(scans),
-        "parameters_used_per_token": parameters_used_per_token(runtime),
-        "parameters_total": sum(p.numel() for p in runtime.model.parameters())
-        + sum(p.numel() for p in runtime.heads.parameters()),
+        "parameters_used_per_token": counted["used"],
+        "parameters_total": counted["total"],
         "peak_rss_mib": peak_rss_mib(),
+        "lengths": lengths,
+        "scores": {h: [a.defect_score, a.bug_line] for h, a in analyses.items()},
     }
     if runtime.identity.device == "cuda":
         out["gpu_peak_mib"] = torch.cuda.max_memory_allocated() / 2**20
@@ -138,8 +162,9 @@ def worker(args) -> dict:
     return out
 
 
-def run_worker(device: str, dtype: str, args) -> dict:
+def run_worker(model: str, adapter: str | None, device: str, dtype: str, args, int8: bool = False) -> dict:
     env = {**os.environ, "MANYSKILLS_DTYPE": dtype, "PYTHONPATH": str(ROOT / "server")}
+    env.pop("MANYSKILLS_ADAPTER", None)  # the adapter is chosen per base below
     cmd = [
         sys.executable,
         __file__,
@@ -152,20 +177,53 @@ def run_worker(device: str, dtype: str, args) -> dict:
         str(args.max_functions),
         "--repeats",
         str(args.repeats),
+        "--models",
+        model,
     ]
+    if adapter:
+        cmd += ["--adapters", adapter]
+    if int8:
+        cmd.append("--int8")
     started = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError(f"worker {device}/{dtype} failed:\n{proc.stderr[-3000:]}")
+        raise RuntimeError(f"worker {model} {device}/{dtype}{' int8' if int8 else ''} failed:\n{proc.stderr[-3000:]}")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     out["process_wall_s"] = time.perf_counter() - started
     return out
 
 
+def qint8_linear_peak_gops(sizes: list[int], repeats: int) -> dict:
+    """Best median GOP/s of a dynamically quantised nn.Linear (n x n, n rows): the same kernel path
+    (activation quantisation + int8 GEMM) that --int8 puts in the decoder layers."""
+    import torch
+    from _bases import quantize_linear_int8
+
+    per_size = {}
+    for n in sizes:
+        layer = quantize_linear_int8(torch.nn.Sequential(torch.nn.Linear(n, n, bias=False)))
+        x = torch.randn(n, n)
+        with torch.inference_mode():
+            layer(x)
+            per_size[n] = 2 * n**3 / statistics.median(timed(lambda f=layer, a=x: f(a), repeats)) / 1e9
+    return {"gflops_by_size": per_size, "peak_gflops": max(per_size.values())}
+
+
 # ---------------------------------------------------------------------------------------------- main
 def main() -> int:
+    from manyskills.model.paths import DEFAULT_MODEL
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--workspace", default=str(ROOT / "server" / "manyskills"))
+    parser.add_argument("--models", default=None,
+                        help=f"comma-separated bases (registry names or directories), side by side; default {DEFAULT_MODEL}")
+    parser.add_argument("--adapters", default=None,
+                        help="comma-separated adapter dirs aligned with --models (empty entry: shipped adapter, "
+                             "else an untrained one of models/train-config-<name>.json's shape)")
+    parser.add_argument("--dtypes", default="float32,bfloat16", help="CPU dtypes to run (MANYSKILLS_DTYPE)")
+    parser.add_argument("--int8", action="store_true",
+                        help="also run each base with dynamic int8 linear layers in the feature-layer stack, "
+                             "and report how its scores differ from float32/bfloat16 on the same functions")
     parser.add_argument("--max-functions", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="120 functions, 1 repeat, no cold load")
@@ -175,70 +233,149 @@ def main() -> int:
     parser.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
+        args.model, args.adapter = args.models, args.adapters
         print(json.dumps(worker(args)))
         return 0
     if args.quick:
         args.max_functions, args.repeats, args.no_cold = 120, 1, True
 
-    import torch
+    import tempfile
 
+    import torch
+    from _bases import adapters_arg, bench_adapter, models_arg, padded_tokens, score_change
+    from manyskills.model.batching import MAX_BATCH, TOKEN_BUDGET
+    from manyskills.model.runtime import PAD_MULTIPLE
+
+    models = models_arg(args.models, DEFAULT_MODEL)
+    given = adapters_arg(args.adapters, models)
     results: dict = {"machine": machine_info(), "workspace": args.workspace, "repeats": args.repeats}
     print(machine_line(results["machine"]), flush=True)
-    configs = [("cpu", "float32"), ("cpu", "bfloat16")]
+    dtypes = [d.strip() for d in args.dtypes.split(",") if d.strip()]
+    configs = [("cpu", d) for d in dtypes]
     if torch.cuda.is_available():
         configs += [("cuda", "bfloat16"), ("cuda", "float32")]
     sizes = [1024, 2048] if args.quick else [1024, 2048, 3072]
     results["matmul"] = {}
-    results["configs"] = {}
     for device, dtype in configs:
         key = f"{device}-{dtype}"
         results["matmul"][key] = matmul_peak_gflops(
             dtype, device, sizes if device == "cpu" else [4096, 8192], max(3, args.repeats)
         )
         print(f"{key}: GEMM peak {results['matmul'][key]['peak_gflops']:.0f} GFLOP/s", flush=True)
-        run = run_worker(device, dtype, args)
-        flops = 2 * run["parameters_used_per_token"] * run["tokens"]
-        run["flops"] = flops
-        run["floor_s"] = flops / (results["matmul"][key]["peak_gflops"] * 1e9)
-        run["distance_from_floor"] = run["scan_median_s"] / run["floor_s"]
-        results["configs"][key] = run
-        print(
-            f"{key}: {run['functions_per_s']:.1f} functions/s, peak RSS {run['peak_rss_mib']:.0f} MiB, "
-            f"floor {run['floor_s']:.2f} s vs {run['scan_median_s']:.2f} s",
-            flush=True,
-        )
+    if args.int8:
+        results["matmul"]["cpu-qint8"] = qint8_linear_peak_gops(sizes, max(3, args.repeats))
+        print(f"cpu-qint8: dynamic int8 Linear peak {results['matmul']['cpu-qint8']['peak_gflops']:.0f} GOP/s",
+              flush=True)
+
+    results["bases"] = {}
+    with tempfile.TemporaryDirectory(prefix="manyskills-bench-adapters-") as scratch:
+        for model, adapter_given in zip(models, given):
+            adapter = bench_adapter(model, adapter_given, Path(scratch))
+            print(f"{model}: adapter {adapter.path or '-'} [{adapter.how}]", flush=True)
+            runs: dict = {}
+            plan = [(device, dtype, False) for device, dtype in configs]
+            if args.int8:
+                plan.append(("cpu", "float32", True))
+            for device, dtype, int8 in plan:
+                key = "cpu-qint8" if int8 else f"{device}-{dtype}"
+                run = run_worker(model, adapter.path, device, dtype, args, int8)
+                flops = 2 * run["parameters_used_per_token"] * run["tokens"]
+                run["flops"] = flops
+                run["floor_s"] = flops / (results["matmul"][key]["peak_gflops"] * 1e9)
+                run["distance_from_floor"] = run["scan_median_s"] / run["floor_s"]
+                runs[key] = run
+                print(
+                    f"  {model} {key}: {run['functions_per_s']:.1f} functions/s, peak RSS {run['peak_rss_mib']:.0f} MiB, "
+                    f"floor {run['floor_s']:.2f} s vs {run['scan_median_s']:.2f} s",
+                    flush=True,
+                )
+            first = next(iter(runs.values()))
+            lengths = first.pop("lengths")
+            sorted_pad, sorted_passes = padded_tokens(lengths, True, MAX_BATCH, TOKEN_BUDGET, PAD_MULTIPLE)
+            file_pad, file_passes = padded_tokens(lengths, False, MAX_BATCH, TOKEN_BUDGET, PAD_MULTIPLE)
+            entry = {
+                "adapter": adapter.path, "adapter_how": adapter.how, "adapter_trained": adapter.trained,
+                "runs": runs,
+                "batching": {"tokens": sum(lengths), "padded_by_length": sorted_pad, "passes_by_length": sorted_passes,
+                             "padded_file_order": file_pad, "passes_file_order": file_passes},
+            }
+            scores = {k: r.pop("scores") for k, r in runs.items()}
+            for r in runs.values():
+                r.pop("lengths", None)
+            if "cpu-qint8" in scores:
+                entry["int8_score_change"] = {
+                    ref: score_change(scores[ref], scores["cpu-qint8"]) for ref in scores if ref != "cpu-qint8"
+                }
+            if "cpu-float32" in scores and "cpu-bfloat16" in scores:
+                entry["bf16_score_change"] = score_change(scores["cpu-float32"], scores["cpu-bfloat16"])
+            results["bases"][model] = entry
     if not args.no_cold:
         results["cold_load_s"] = cold_load_seconds()
-
-    cpu32, cpu16 = results["configs"]["cpu-float32"], results["configs"]["cpu-bfloat16"]
-    print()
-    print(
-        f"workspace scan: {cpu16['files']} files, {cpu16['functions_analysed']} functions, {cpu16['tokens']} tokens "
-        f"({args.workspace}); medians over {args.repeats} scans"
-    )
-    print(
-        "  config          functions/s  tokens/s  peak RSS MiB  warm load s  GEMM peak GFLOP/s  floor s  "
-        "scan s  x floor"
-    )
-    for key, run in results["configs"].items():
-        gpu = f" (GPU {run['gpu_peak_mib']:.0f} MiB)" if "gpu_peak_mib" in run else ""
-        print(
-            f"  {key:14s}  {run['functions_per_s']:11.1f}  {run['tokens_per_s']:8.0f}  {run['peak_rss_mib']:12.0f}"
-            f"  {run['load_s']:11.1f}  {results['matmul'][key]['peak_gflops']:17.0f}  {run['floor_s']:7.2f}"
-            f"  {run['scan_median_s']:6.2f}  {run['distance_from_floor']:7.1f}{gpu}"
-        )
-    results["bf16_vs_fp32_speedup"] = cpu16["functions_per_s"] / cpu32["functions_per_s"]
-    print(
-        f"  CPU bf16 / fp32 throughput: {results['bf16_vs_fp32_speedup']:.2f}x; parameters used per token "
-        f"{cpu16['parameters_used_per_token'] / 1e6:.1f} M of {cpu16['parameters_total'] / 1e6:.1f} M"
-    )
-    if "cold_load_s" in results:
-        print(
-            f"  model load: cold (GGUF -> safetensors, new process) {results['cold_load_s']:.1f} s; "
-            f"warm (fresh process, cached safetensors) {cpu16['load_s']:.1f} s"
-        )
+    report(results, args)
     write_json(args.json, results)
     return 0
+
+
+def report(results: dict, args) -> None:
+    from _bases import table
+
+    print()
+    print(f"workspace scan ({args.workspace}); medians over {args.repeats} scans; the same functions for every base")
+    rows = []
+    for model, entry in results["bases"].items():
+        for key, run in entry["runs"].items():
+            rows.append({
+                "base": model, "config": key, "feature layer": f"{run['feature_layer']}/{run['layers']}",
+                "max tok": run["max_tokens"], "functions": run["functions_analysed"], "tokens": run["tokens"],
+                "functions/s": run["functions_per_s"], "tokens/s": run["tokens_per_s"],
+                "peak RSS MiB": run["peak_rss_mib"], "warm load s": run["load_s"],
+                "peak GFLOP/s": results["matmul"][key]["peak_gflops"], "floor s": run["floor_s"],
+                "scan s": run["scan_median_s"], "x floor": run["distance_from_floor"],
+                "GPU MiB": run.get("gpu_peak_mib"),
+            })
+    columns = [("base", ""), ("config", ""), ("feature layer", ""), ("max tok", "d"), ("functions", "d"),
+               ("tokens", "d"), ("functions/s", ".1f"), ("tokens/s", ".0f"), ("peak RSS MiB", ".0f"),
+               ("warm load s", ".1f"), ("peak GFLOP/s", ".0f"), ("floor s", ".2f"), ("scan s", ".2f"),
+               ("x floor", ".1f")]
+    if any(r["GPU MiB"] is not None for r in rows):
+        columns.append(("GPU MiB", ".0f"))
+    for line in table(columns, rows):
+        print("  " + line)
+    for model, entry in results["bases"].items():
+        runs = entry["runs"]
+        any_run = next(iter(runs.values()))
+        parts = [f"{model}: adapter {entry['adapter_how']}",
+                 (f"parameters used per token {any_run['parameters_used_per_token'] / 1e6:.1f} M of "
+                  f"{any_run['parameters_total'] / 1e6:.1f} M")]
+        if "cpu-float32" in runs and "cpu-bfloat16" in runs:
+            entry["bf16_vs_fp32_speedup"] = runs["cpu-bfloat16"]["functions_per_s"] / runs["cpu-float32"]["functions_per_s"]
+            parts.append(f"bf16/fp32 {entry['bf16_vs_fp32_speedup']:.2f}x")
+        if "cpu-qint8" in runs:
+            for ref in ("cpu-bfloat16", "cpu-float32"):
+                if ref in runs:
+                    parts.append(f"int8/{ref[4:]} {runs['cpu-qint8']['functions_per_s'] / runs[ref]['functions_per_s']:.2f}x")
+        b = entry["batching"]
+        parts.append(f"length batching pads {100 * (b['padded_by_length'] / max(1, b['tokens']) - 1):.0f}% "
+                     f"({b['passes_by_length']} passes) vs {100 * (b['padded_file_order'] / max(1, b['tokens']) - 1):.0f}% "
+                     f"in file order ({b['passes_file_order']} passes)")
+        print("  " + "; ".join(parts))
+    changes = [(model, ref, change) for model, entry in results["bases"].items()
+               for ref, change in (entry.get("int8_score_change") or {}).items()]
+    changes += [(model, "fp32 -> bf16", entry["bf16_score_change"]) for model, entry in results["bases"].items()
+                if "bf16_score_change" in entry]
+    if changes:
+        print()
+        print("score change on the same functions (defect score; top line = the line the defect head points at)")
+        rows = [{"base": m + ("" if results["bases"][m]["adapter_trained"] else " (untrained heads)"),
+                 "compared": (ref if ref.startswith("fp32") else f"{ref[4:]} -> int8"),
+                 "functions": c.get("functions", 0), "max |diff|": c.get("max_abs_diff"),
+                 "mean |diff|": c.get("mean_abs_diff"), "top line same": c.get("top_line_agreement"),
+                 "spearman": c.get("spearman")} for m, ref, c in changes]
+        for line in table([("base", ""), ("compared", ""), ("functions", "d"), ("max |diff|", ".4f"),
+                           ("mean |diff|", ".4f"), ("top line same", ".3f"), ("spearman", ".4f")], rows):
+            print("  " + line)
+    if "cold_load_s" in results:
+        print(f"  model load of the embedded default: cold (GGUF -> safetensors, new process) {results['cold_load_s']:.1f} s")
 
 
 if __name__ == "__main__":
