@@ -268,7 +268,7 @@ def report_bases(results: dict, args) -> None:
     rows = [{"base": m, "ready s": r["model_ready_s"], "edit p50 s": r["edit_to_diagnostics_p50_s"],
              "edit p95 s": r["edit_to_diagnostics_p95_s"], "tokens/edit": r["tokens_per_edit"],
              "floor ms": 1000 * r["edit_floor_s"], "(p50-debounce) x floor": r["edit_x_floor"],
-             "adapter": r["adapter_how"]} for m, r in bases.items()]
+             "adapter": r["adapter_how"].split(" (")[0]} for m, r in bases.items()]
     for line in table([("base", ""), ("ready s", ".1f"), ("edit p50 s", ".2f"), ("edit p95 s", ".2f"),
                        ("tokens/edit", ".0f"), ("floor ms", ".1f"), ("(p50-debounce) x floor", ".1f"),
                        ("adapter", "")], rows):
