@@ -133,6 +133,32 @@ def quantize_linear_int8(module):
         return quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8)
 
 
+def feature_states_of(runtime, items) -> tuple:
+    """(hidden states after the feature layer [B, T, H] as float32, token mask [B, T]) for `items`,
+    padded as the runtime pads a batch: what the heads read."""
+    import torch
+
+    encoded = [runtime.encode_code(item) for item in items]
+    ids = runtime._pad([e[0] for e in encoded], runtime.tokenizer.pad_token_id)
+    mask = runtime._pad([[1] * len(e[0]) for e in encoded], 0)
+    with torch.inference_mode():
+        states = runtime.feature_states(ids, mask)
+    return states.float(), mask.bool()
+
+
+def state_drift(reference, other, mask) -> dict:
+    """How far `other`'s feature-layer states are from `reference`'s over the real (unmasked) tokens:
+    relative L2 error per token (mean, max) and cosine similarity per token (mean, min). Independent
+    of the heads, so it judges a quantisation before any adapter for the base is trained."""
+    import torch
+
+    ref, oth = reference[mask].float(), other[mask].float()
+    rel = (oth - ref).norm(dim=-1) / ref.norm(dim=-1).clamp_min(1e-12)
+    cos = torch.nn.functional.cosine_similarity(oth, ref, dim=-1)
+    return {"tokens": int(mask.sum()), "mean_rel_err": float(rel.mean()), "max_rel_err": float(rel.max()),
+            "mean_cos": float(cos.mean()), "min_cos": float(cos.min())}
+
+
 def score_change(reference: dict[str, list], other: dict[str, list]) -> dict:
     """How far `other`'s scores are from `reference`'s on the functions both scored (content hash ->
     [defect score, bug line]): max/mean absolute defect-score difference, share of functions whose top

@@ -95,11 +95,11 @@ def worker(args) -> dict:
     """One base and device/dtype: load, then scan the workspace `repeats` times with a fresh result cache
     each time. With --int8 the model loads in float32 and its feature-layer stack is quantised."""
     import torch
-    from _bases import quantize_feature_stack
+    from _bases import feature_states_of, quantize_feature_stack, state_drift
     from manyskills.analysis.analyzer import Analyzer
     from manyskills.analysis.scan import scan_files
     from manyskills.model.engine import ModelEngine
-    from manyskills.model.runtime import LocalRuntime
+    from manyskills.model.runtime import FunctionInput, LocalRuntime
     from manyskills.settings import Settings
 
     counted: dict = {}
@@ -110,7 +110,14 @@ def worker(args) -> dict:
         counted["total"] = sum(p.numel() for p in runtime.model.parameters()) + sum(
             p.numel() for p in runtime.heads.parameters())
         if args.int8:
+            # The heads' input before and after quantising, on the first functions of the workspace.
+            t0 = time.perf_counter()
+            sample = [FunctionInput(f.language, f.text, f.is_test) for f in sample_functions(args)]
+            before, mask = feature_states_of(runtime, sample)
             quantize_feature_stack(runtime)
+            after, _ = feature_states_of(runtime, sample)
+            counted["drift"] = {**state_drift(before, after, mask), "functions": len(sample)}
+            counted["drift_s"] = time.perf_counter() - t0
         return runtime
 
     started = time.perf_counter()
@@ -118,7 +125,7 @@ def worker(args) -> dict:
     engine.start()
     engine.wait_ready()
     runtime = engine.backend
-    load_s = time.perf_counter() - started
+    load_s = time.perf_counter() - started - counted.get("drift_s", 0.0)
     files, _ = workspace_files(Path(args.workspace), args.max_functions)
     settings = Settings()
     scans, cpu, functions, tokens = [], [], 0, 0
@@ -162,10 +169,21 @@ def worker(args) -> dict:
         "lengths": lengths,
         "scores": {h: [a.defect_score, a.bug_line] for h, a in analyses.items()},
     }
+    if "drift" in counted:
+        out["feature_state_drift"] = counted["drift"]
     if runtime.identity.device == "cuda":
         out["gpu_peak_mib"] = torch.cuda.max_memory_allocated() / 2**20
     engine.shutdown(wait=30)
     return out
+
+
+def sample_functions(args, count: int = 16) -> list:
+    """The first `count` functions of the workspace, in the scan's file order."""
+    from manyskills.index.functions import index_functions
+
+    files, _ = workspace_files(Path(args.workspace), count)
+    functions = [f for path, language in files for f in index_functions(language, path.read_text(errors="replace"))]
+    return functions[:count]
 
 
 def cpu_seconds() -> float:
@@ -390,6 +408,16 @@ def report(results: dict, args) -> None:
                  "spearman": c.get("spearman")} for m, ref, c in changes]
         for line in table([("base", ""), ("compared", ""), ("functions", "d"), ("max |diff|", ".4f"),
                            ("mean |diff|", ".4f"), ("top line same", ".3f"), ("spearman", ".4f")], rows):
+            print("  " + line)
+    drifts = [(m, e["runs"]["cpu-qint8"]["feature_state_drift"]) for m, e in results["bases"].items()
+              if "feature_state_drift" in e["runs"].get("cpu-qint8", {})]
+    if drifts:
+        print()
+        print("int8 vs float32 at the feature layer (the heads' input, whatever the adapter's training), per token")
+        rows = [{"base": m, "functions": d["functions"], "tokens": d["tokens"], "mean rel err": d["mean_rel_err"],
+                 "max rel err": d["max_rel_err"], "mean cos": d["mean_cos"], "min cos": d["min_cos"]} for m, d in drifts]
+        for line in table([("base", ""), ("functions", "d"), ("tokens", "d"), ("mean rel err", ".4f"),
+                           ("max rel err", ".4f"), ("mean cos", ".4f"), ("min cos", ".4f")], rows):
             print("  " + line)
     if "cold_load_s" in results:
         print(f"  model load of the embedded default: cold (GGUF -> safetensors, new process) {results['cold_load_s']:.1f} s")

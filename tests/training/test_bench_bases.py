@@ -113,6 +113,7 @@ def test_untrained_recipe_adapter_parameter_count_and_int8(bases, tiny_model_dir
 
     items = [FunctionInput("python", f"def f{i}(x):\n    y = x + {i}\n    return y * 2\n") for i in range(6)]
     before = runtime.analyse(items)
+    states, mask = bases.feature_states_of(runtime, items)
     assert bases.quantize_feature_stack(runtime) == 3
     dynamic = torch.ao.nn.quantized.dynamic.Linear
     for i, layer in enumerate(runtime._decoder.layers):
@@ -125,3 +126,20 @@ def test_untrained_recipe_adapter_parameter_count_and_int8(bases, tiny_model_dir
                                 {str(i): [a.defect_score, a.bug_line] for i, a in enumerate(after)})
     assert change["functions"] == 6
     assert 0 < change["max_abs_diff"] < 0.05
+    drift = bases.state_drift(states, bases.feature_states_of(runtime, items)[0], mask)
+    assert drift["tokens"] == sum(runtime.count_tokens(item) for item in items)
+    assert 0 < drift["mean_rel_err"] < 0.2 and drift["mean_cos"] > 0.98
+
+
+def test_state_drift_counts_only_real_tokens(bases):
+    import torch
+
+    reference = torch.tensor([[[3.0, 4.0], [1.0, 0.0]], [[0.0, 2.0], [9.0, 9.0]]])
+    other = torch.tensor([[[3.0, 4.0], [0.0, 1.0]], [[0.0, 1.0], [-50.0, 7.0]]])
+    mask = torch.tensor([[True, True], [True, False]])  # the last token is padding: its error is ignored
+    drift = bases.state_drift(reference, other, mask)
+    assert drift["tokens"] == 3
+    assert drift["max_rel_err"] == pytest.approx(2 ** 0.5)  # [1, 0] -> [0, 1]
+    assert drift["mean_rel_err"] == pytest.approx((0 + 2 ** 0.5 + 0.5) / 3)
+    assert drift["min_cos"] == pytest.approx(0.0)
+    assert drift["mean_cos"] == pytest.approx(2 / 3)
