@@ -15,6 +15,15 @@ Three steps, so the margin is chosen on validation data only and the costly mode
     python bench/repair.py report --margin 0.5 bench/results/repair-valid.json bench/results/repair-test.json \\
         bench/results/repair-quixbugs.json
 
+Held-out REAL fixes (commit-mined `commits.jsonl`, or patch-release `history.jsonl` with `--real history`)
+go through the server's own `repair_for`; their table reads the margin curve on valid, reports test once
+(bench/repair_real.py says how a fix is judged right, strictly and line by line):
+
+    python bench/repair.py collect --real commits --split valid --limit 150 --json /tmp/repair-real-valid.json
+    python bench/repair.py collect --real commits --split test --limit 150 --json /tmp/repair-real-test.json
+    python bench/repair.py report-real /tmp/repair-real-valid.json /tmp/repair-real-test.json \\
+        --json bench/results/repair_real.json
+
 Metrics, over buggy functions (every one, flagged or not):
 * repair@line: the top candidate at the true bug line is exactly the fix (repair given the location);
 * joint: the top candidate at the detector's suspect line(s) is exactly the fix (localisation + repair);
@@ -35,9 +44,10 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine_info, machine_line, write_json
+from _common import ROOT, machine_info, machine_line, write_json
 from manyskills.analysis.repair import REPAIR_MARGIN, replaced_line, suspect_lines
 from manyskills.analysis.repair_candidates import repair_candidates
+from repair_real import collect_real, report_real
 
 _STDLIB_SKIP = {"test", "idlelib", "lib2to3", "site-packages", "pydoc_data", "ensurepip", "turtledemo",
                 "__phello__", "__pycache__", "lib-dynload", "distutils", "tkinter"}
@@ -94,6 +104,8 @@ def collect(args) -> None:
     from manyskills.model.runtime import FunctionInput, LocalRuntime
     from manyskills.training.evaluate import analyse_all, most_operators_line
 
+    if args.real:
+        return collect_real(args)
     pairs = quixbugs(args.quixbugs)[: args.limit] if args.quixbugs else stdlib_pairs(args.split, args.limit, args.seed)
     source = "QuixBugs" if args.quixbugs else f"stdlib-{args.split}"
     machine = machine_info()
@@ -242,6 +254,11 @@ def main() -> None:
     c = sub.add_parser("collect")
     c.add_argument("--split", choices=("valid", "test"), default="valid")
     c.add_argument("--quixbugs", default=None, help="QuixBugs jsonl (report only: never tune on it)")
+    c.add_argument("--real", choices=("commits", "history"), default=None,
+                   help="held-out real fixes of the dataset's --split: commit-mined (commits.jsonl) or "
+                        "patch-release (history.jsonl); see bench/repair_real.py")
+    c.add_argument("--dataset", default=str(ROOT / "data-cache" / "dataset"))
+    c.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     c.add_argument("--limit", type=int, default=150)
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--generate", type=int, default=0, help="also run today's generation on the first N")
@@ -253,8 +270,12 @@ def main() -> None:
     r.add_argument("files", nargs="+", help="validation first, then the held-out sets")
     r.add_argument("--margin", type=float, default=REPAIR_MARGIN)
     r.add_argument("--json", default=None)
+    rr = sub.add_parser("report-real", help="the real-fix table: margin chosen on the valid file, test reported")
+    rr.add_argument("valid")
+    rr.add_argument("test", nargs="?")
+    rr.add_argument("--json", default=None)
     args = parser.parse_args()
-    {"collect": collect, "tune": tune, "report": report}[args.step](args)
+    {"collect": collect, "tune": tune, "report": report, "report-real": report_real}[args.step](args)
 
 
 if __name__ == "__main__":
