@@ -258,6 +258,8 @@ def main() -> None:
                    help="held-out real fixes of the dataset's --split: commit-mined (commits.jsonl) or "
                         "patch-release (history.jsonl); see bench/repair_real.py")
     c.add_argument("--dataset", default=str(ROOT / "data-cache" / "dataset"))
+    c.add_argument("--only-fixable", action="store_true",
+                   help="--real: only the pairs a candidate at the true bug line can fix (the stratum of right fixes)")
     c.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     c.add_argument("--limit", type=int, default=150)
     c.add_argument("--seed", type=int, default=0)
@@ -274,6 +276,9 @@ def main() -> None:
     rr.add_argument("valid")
     rr.add_argument("test", nargs="?")
     rr.add_argument("--json", default=None)
+    rr.add_argument("--fixable", nargs="*", default=None,
+                    help="--only-fixable collections of the same splits (valid, then test): whole-split precision")
+    rr.add_argument("--dataset", default=None, help="also count, over every pair, the fixes a candidate can express")
     args = parser.parse_args()
     {"collect": collect, "tune": tune, "report": report, "report-real": report_real}[args.step](args)
 

@@ -82,8 +82,11 @@ def collect_real(args) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     load = commit_fix_pairs if args.real == "commits" else release_fix_pairs
-    pairs = load(Path(args.dataset), args.split, args.limit, args.seed)
+    pairs = load(Path(args.dataset), args.split, 10**9 if args.only_fixable else args.limit, args.seed)
     source = f"real-{args.real}-{args.split}"
+    if args.only_fixable:  # the stratum where a right fix can be offered at all (see `stratified`)
+        pairs = [p for p in pairs if expressible(p)[1]][: args.limit]
+        source += "-fixable"
     machine = machine_info()
     runtime = LocalRuntime.load(None, args.adapter, "cpu")
     scores: dict[str, float] = {}
@@ -185,11 +188,63 @@ def choose_margin(rows: list[dict]) -> tuple[float | None, list[dict]]:
     return (best[1] if best else None), curve
 
 
+def stratified(sample: list[dict], fixable: list[dict], pairs: int, fixable_pairs: int, margin: float) -> dict:
+    """Precision of offered fixes over a whole split, from two collections: every pair a candidate can fix
+    (`--only-fixable`: the only stratum where an offered fix can be right; `fixable_pairs` of `pairs`) and a
+    random sample, whose pairs outside that stratum give the rate of (necessarily wrong) fixes offered
+    there. Right offers are counted, the wrong ones outside the stratum estimated: a point estimate and
+    the range the Wilson interval of that rate spans."""
+    scale = fixable_pairs / len(fixable) if fixable else 0.0  # 1 when the stratum was collected whole
+    offered_f = offered_at(fixable, margin)
+    right_strict = scale * sum(t["strict"] for t in offered_f)
+    right_line = scale * sum(t["line_right"] for t in offered_f)
+    outside = [r for r in sample if not r["fixable_line"]]
+    offered_out = len(offered_at(outside, margin))
+    rate, (low, high) = (offered_out / len(outside) if outside else 0.0), wilson(offered_out, len(outside))
+    rest = pairs - fixable_pairs
+
+    def precision(right: float, q: float) -> float | None:
+        total = scale * len(offered_f) + q * rest
+        return round(right / total, 4) if total else None
+
+    return {"margin": margin, "pairs": pairs, "fixable_pairs": fixable_pairs, "fixable_collected": len(fixable),
+            "offered_in_stratum": len(offered_f), "right_strict_in_stratum": sum(t["strict"] for t in offered_f),
+            "right_line_in_stratum": sum(t["line_right"] for t in offered_f),
+            "sample_outside_stratum": len(outside), "offered_outside_in_sample": offered_out,
+            "right_offers_outside_in_sample": sum(t["line_right"] for t in offered_at(outside, margin)),
+            "estimated_offers": round(scale * len(offered_f) + rate * rest, 2),
+            "coverage": round((scale * len(offered_f) + rate * rest) / pairs, 4) if pairs else None,
+            "precision_strict": precision(right_strict, rate), "precision_line": precision(right_line, rate),
+            "precision_line_range": [precision(right_line, max(0.0, high)), precision(right_line, max(0.0, low))],
+            "precision_strict_range": [precision(right_strict, max(0.0, high)), precision(right_strict, max(0.0, low))]}
+
+
 def _cell(s: dict) -> str:
     if not s["n"]:
         return "0/0"
-    low, high = s["wilson95"]
+    low, high = (max(0.0, b) for b in s["wilson95"])
     return f"{s['right']}/{s['n']} = {s['precision']:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def expressible(pair) -> tuple[bool, bool]:
+    """Whether some candidate edit at the pair's true bug line(s) is the real fix (strict, line-level)."""
+    verdicts = [fix_verdict(pair.buggy, pair.clean, c.text, c.line, c.new_line)
+                for c in repair_candidates(pair.language, pair.buggy, pair.bug_lines)]
+    return any(s for s, _ in verdicts), any(v for _, v in verdicts)
+
+
+def ceiling(dataset: Path, real: str, split: str) -> dict:
+    """Without the model, over every pair of the split: how many real fixes a single candidate edit at
+    the true bug line(s) can express at all (strictly / on the line) — the most a perfect ranker could
+    get right."""
+    from manyskills.training.sets import commit_fix_pairs, release_fix_pairs
+
+    load = commit_fix_pairs if real == "commits" else release_fix_pairs
+    pairs = load(dataset, split, 10**9, 0)
+    verdicts = [expressible(p) for p in pairs]
+    strict, line = sum(s for s, _ in verdicts), sum(v for _, v in verdicts)
+    return {"split": split, "pairs": len(pairs), "one_changed_line": sum(len(p.bug_lines) == 1 for p in pairs),
+            "fixable_strict": strict, "fixable_line": line}
 
 
 def report_real(args) -> None:
@@ -216,9 +271,32 @@ def report_real(args) -> None:
                   f"{m['offered']} ({m['coverage']:.3f}) | {_cell(m['strict'])} | {_cell(m['line'])} | "
                   f"{f['offered']} of {f['n']}, {_cell(f['strict'])} / {_cell(f['line'])} | "
                   f"{b['offered']}, {_cell(b['strict'])} / {_cell(b['line'])} |")
+    ceilings, strata = [], []
+    if args.dataset:
+        real = valid["source"].split("-")[1]
+        for split in ("valid", "test"):
+            ceilings.append(ceiling(Path(args.dataset), real, split))
+            c = ceilings[-1]
+            print(f"all {c['pairs']} {split} pairs: bug on one line {c['one_changed_line']}, a candidate at the bug "
+                  f"line is the fix: strict {c['fixable_strict']}, line {c['fixable_line']}")
+    for sample, path in zip(files, args.fixable or []):
+        fixable = json.loads(Path(path).read_text())
+        c = next(c for c in ceilings if sample["source"].endswith(c["split"]))
+        for margin in margins:
+            st = stratified(sample["rows"], fixable["rows"], c["pairs"], c["fixable_line"], margin)
+            st["source"] = sample["source"]
+            strata.append(st)
+            print(f"{sample['source']} whole split, margin {margin}: fixable stratum {st['fixable_collected']} of "
+                  f"{st['fixable_pairs']} collected, offered {st['offered_in_stratum']}, right strict "
+                  f"{st['right_strict_in_stratum']} / line {st['right_line_in_stratum']}; outside, offered "
+                  f"{st['offered_outside_in_sample']} of {st['sample_outside_stratum']} sampled -> about "
+                  f"{st['estimated_offers']} offers in {st['pairs']} (coverage {st['coverage']}), precision "
+                  f"strict {st['precision_strict']} {st['precision_strict_range']}, line {st['precision_line']} "
+                  f"{st['precision_line_range']}")
     print(machine_line(machine_info()))
-    write_json(args.json, {"shipped_margin": REPAIR_MARGIN, "valid_margin": chosen, "valid_curve": curve,
+    write_json(args.json, {"ceiling": ceilings, "whole_split": strata, "shipped_margin": REPAIR_MARGIN, "valid_margin": chosen, "valid_curve": curve,
                            "flag_threshold": FLAG_THRESHOLD, "table": table,
                            "collections": [{k: d.get(k) for k in ("source", "seed", "limit", "pairs", "seconds",
                                                                     "machine")} | {"rows": len(d["rows"])}
-                                           for d in files]})
+                                           for d in files]
+                           + [{"fixable_file": p} for p in args.fixable or []]})

@@ -88,3 +88,17 @@ def test_margin_choice_trades_three_right_per_wrong(rr):
     assert chosen == 0.25  # 2 right 0 wrong (+2) beats 0.15: 3 right 1 wrong (0) and 0.1: 3 right 2 wrong (-3)
     assert {c["margin"]: c["utility"] for c in curve}[0.15] == 0
     assert rr.choose_margin([_row(0.9, 0.3, False, True)])[0] is None
+
+
+def test_whole_split_precision_counts_right_offers_and_scales_wrong_ones(rr):
+    fixable = [_row(0.9, 0.5, True, True), _row(0.9, 0.1, False, True)]  # the whole stratum: 2 of 10 pairs
+    sample = [_row(0.9, 0.3, False, False), _row(0.9, 0.0, False, False), _row(0.9, 0.5, True, True)]
+    st = rr.stratified(sample, fixable, 10, 2, 0.25)
+    # 1 right offer in the stratum; outside it 1 of the 2 sampled pairs gets a (wrong) fix: about 4 of 8
+    assert (st["offered_in_stratum"], st["right_strict_in_stratum"], st["offered_outside_in_sample"]) == (1, 1, 1)
+    assert st["estimated_offers"] == 5 and st["coverage"] == 0.5
+    assert st["precision_strict"] == st["precision_line"] == 0.2
+    low, high = st["precision_line_range"]
+    assert low < 0.2 < high
+    # half of the stratum collected: its counts stand for twice as many pairs
+    assert rr.stratified(sample, fixable[:1], 10, 2, 0.25)["estimated_offers"] == 6
