@@ -219,6 +219,23 @@ def stratified(sample: list[dict], fixable: list[dict], pairs: int, fixable_pair
             "precision_strict_range": [precision(right_strict, max(0.0, high)), precision(right_strict, max(0.0, low))]}
 
 
+def right_candidate_ranks(rows: list[dict]) -> dict:
+    """Where the right candidate stands among a function's suspect-line candidates (line-level right):
+    whether it is there at all (the suspect lines hold the bug), its rank by defect score (0 = what
+    the gate would offer) and the drop it makes — why right fixes are, or are not, offered."""
+    present, first, drops = 0, 0, []
+    for r in rows:
+        scored = [c for c in r["joint"] if c["score"] is not None]
+        order = sorted(range(len(scored)), key=lambda i: (scored[i]["score"], i))
+        ranks = [k for k, i in enumerate(order) if scored[i]["line_right"]]
+        if ranks:
+            present += 1
+            first += ranks[0] == 0
+            drops.append(round(r["before"] - scored[order[ranks[0]]]["score"], 4))
+    return {"functions": len(rows), "right_among_candidates": present, "right_ranked_first": first,
+            "right_drops": drops}
+
+
 def _cell(s: dict) -> str:
     if not s["n"]:
         return "0/0"
@@ -282,9 +299,14 @@ def report_real(args) -> None:
     for sample, path in zip(files, args.fixable or []):
         fixable = json.loads(Path(path).read_text())
         c = next(c for c in ceilings if sample["source"].endswith(c["split"]))
+        ranks = right_candidate_ranks(fixable["rows"])
+        print(f"{fixable['source']}: the right fix among the suspect lines' candidates in "
+              f"{ranks['right_among_candidates']} of {ranks['functions']}, ranked first in {ranks['right_ranked_first']}, "
+              f"drops {ranks['right_drops']}")
         for margin in margins:
             st = stratified(sample["rows"], fixable["rows"], c["pairs"], c["fixable_line"], margin)
             st["source"] = sample["source"]
+            st["right_candidate_ranks"] = ranks
             strata.append(st)
             print(f"{sample['source']} whole split, margin {margin}: fixable stratum {st['fixable_collected']} of "
                   f"{st['fixable_pairs']} collected, offered {st['offered_in_stratum']}, right strict "

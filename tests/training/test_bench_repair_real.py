@@ -102,3 +102,12 @@ def test_whole_split_precision_counts_right_offers_and_scales_wrong_ones(rr):
     assert low < 0.2 < high
     # half of the stratum collected: its counts stand for twice as many pairs
     assert rr.stratified(sample, fixable[:1], 10, 2, 0.25)["estimated_offers"] == 6
+
+
+def test_right_candidate_ranks(rr):
+    right = {"score": 0.5, "line_right": True}
+    rows = [dict(_row(0.9, 0.4, True, True), joint=[right, {"score": 0.3, "line_right": False}]),
+            dict(_row(0.9, 0.4, True, True), joint=[{"score": 0.6, "line_right": False}, {"score": 0.2, "line_right": True}]),
+            dict(_row(0.9, None, False, True), joint=[{"score": None, "line_right": True}])]
+    ranks = rr.right_candidate_ranks(rows)
+    assert ranks == {"functions": 3, "right_among_candidates": 2, "right_ranked_first": 1, "right_drops": [0.4, 0.7]}
