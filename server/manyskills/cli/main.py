@@ -1,4 +1,4 @@
-"""Entry point: `manyskills {serve,check,info,model-server,train,eval}`."""
+"""Entry point: `manyskills {serve,check,info,model-server,train,eval,calibrate}`."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from manyskills.cli.exit_codes import EXIT_ERROR
 
 
 def _parser() -> argparse.ArgumentParser:
-    from manyskills.cli import adapt, check, info, model_server, models, serve, train
+    from manyskills.cli import adapt, calibrate, check, info, model_server, models, serve, train
 
     parser = argparse.ArgumentParser(prog="manyskills", description="ManySkills: local-first AI code analysis (language server, checks, training).")
     parser.add_argument("--version", action="version", version=f"manyskills {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug output to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (serve, check, info, models, model_server, adapt):
+    for module in (serve, check, info, models, model_server, adapt, calibrate):
         module.add_parser(sub)
     train.add_parsers(sub)  # train, eval, data
     return parser

@@ -13,6 +13,7 @@ from manyskills.analysis.findings import Finding
 from manyskills.analysis.repair import Review, review_finding
 from manyskills.lsp.documents import DocumentState
 from manyskills.lsp.session import Session
+from manyskills.model.calibration import defect_probability
 from manyskills.model.types import ReviewNote
 
 
@@ -54,8 +55,37 @@ async def review_for(session: Session, finding: Finding) -> ReviewNote:
     return review
 
 
-def note_markdown(finding: Finding, note: ReviewNote | None) -> str:
-    parts = [f"**ManySkills** · `{finding.skill}` · score {finding.score:.2f}", "", finding.message]
+def defect_scale(session: Session) -> tuple[dict | None, float | None]:
+    """The loaded adapter's defect calibration (None without one) and the threshold warnings use now
+    (the user's `threshold`, else the adapter's)."""
+    backend = session.engine.backend if session.engine else None
+    if backend is None:
+        return None, None
+    calibrations = getattr(backend.manifest, "calibration", None)  # a hand-edited manifest may hold anything
+    calibration = calibrations.get("defect") if isinstance(calibrations, dict) else None
+    threshold = session.analyzer.effective(session.settings).threshold if session.analyzer else None
+    return calibration, threshold
+
+
+def _probability(p: float) -> str:
+    # two decimals, but never a rounded 0.00 or 1.00: the map is an estimate, not a certainty
+    return "< 0.01" if p < 0.005 else "> 0.99" if p > 0.995 else f"{p:.2f}"
+
+
+def score_text(finding: Finding, calibration: dict | None = None, threshold: float | None = None) -> str:
+    """"score 0.81", or with a defect calibration "estimated probability of a bug: 0.37 (score 0.81,
+    warns at ≥ 0.74)": the probability reads the score, the threshold stays a raw-score threshold."""
+    probability = defect_probability(finding.score, calibration) if finding.skill == "defect" else None
+    if probability is None:
+        return f"score {finding.score:.2f}"
+    warns = f", warns at ≥ {threshold:.2f}" if threshold is not None else ""
+    return f"estimated probability of a bug: {_probability(probability)} (score {finding.score:.2f}{warns})"
+
+
+def note_markdown(finding: Finding, note: ReviewNote | None, calibration: dict | None = None,
+                  threshold: float | None = None) -> str:
+    parts = [f"**ManySkills** · `{finding.skill}` · {score_text(finding, calibration, threshold)}", "",
+             finding.message]
     if note is not None:
         parts += ["", note.note]
         repair = note.repair if isinstance(note, Review) else None

@@ -68,6 +68,9 @@ class Manifest:
         }
     )
     thresholds: dict[str, float] = field(default_factory=lambda: {"defect": 0.5, "flaky": 0.5, "clone": 0.95})
+    # Per skill, how to read its raw score as a probability (model/calibration.py; `manyskills
+    # calibrate` writes "defect"). Empty = no calibration: the raw score is all there is to show.
+    calibration: dict[str, dict[str, Any]] = field(default_factory=dict)
     trained: bool = False
     version: str = "untrained"
     training: dict[str, Any] = field(default_factory=dict)
@@ -97,6 +100,26 @@ class Manifest:
             return cls(**{k: v for k, v in raw.items() if k in known})
         except TypeError as exc:
             raise AdapterError(f"{path}: invalid manifest: {exc}") from exc
+
+
+def update_manifest(directory: Path, **fields: Any) -> Manifest:
+    """Set `fields` in an adapter's manifest file and return the result. Keys this version does not
+    know are kept as they are (a newer tool's fields survive), and the new content must still load."""
+    Manifest.load(directory)  # refuse to touch a file that is not a readable manifest
+    path = directory / MANIFEST_FILE
+    raw = json.loads(path.read_text())
+    unknown = set(fields) - set(Manifest.__dataclass_fields__)
+    if unknown:
+        raise AdapterError(f"not manifest fields: {', '.join(sorted(unknown))}")
+    raw.update(fields)
+    try:
+        updated = Manifest(**{k: v for k, v in raw.items() if k in Manifest.__dataclass_fields__})
+    except TypeError as exc:
+        raise AdapterError(f"{path}: the update would make an invalid manifest: {exc}") from exc
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(raw, indent=2, sort_keys=True))  # the layout of Manifest.to_json
+    os.replace(temporary, path)  # atomic: a reader sees the old manifest or the new one, never half
+    return updated
 
 
 def check_adapter_files(directory: Path) -> None:

@@ -1,4 +1,5 @@
-"""Hover over a flagged range: the finding and its review note (generated lazily, then cached)."""
+"""Hover over a flagged range: the finding, its score (as a probability when the adapter is calibrated)
+and its review note (generated lazily, then cached)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 from lsprotocol import types as lsp
 
 from manyskills.lsp.positions import from_client, span_to_range
-from manyskills.lsp.review import note_markdown, review_for
+from manyskills.lsp.review import defect_scale, note_markdown, review_for
 from manyskills.lsp.session import Session
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,10 @@ async def hover(session: Session, params: lsp.HoverParams) -> lsp.Hover | None:
                     note = await review_for(session, finding)
                 except Exception as exc:  # noqa: BLE001 - hover still shows the finding itself
                     log.warning("review generation failed: %s", exc)
+            calibration, threshold = defect_scale(session)
             return lsp.Hover(
-                contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=note_markdown(finding, note)),
+                contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown,
+                                           value=note_markdown(finding, note, calibration, threshold)),
                 range=span_to_range(lines, finding.span, session.position_encoding),
             )
     return None
