@@ -6,6 +6,7 @@ import asyncio
 import sys
 import time
 
+import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
@@ -206,6 +207,50 @@ async def test_hover_shows_note(client: LanguageClient):
     hover = await client.text_document_hover_async(lsp.HoverParams(
         text_document=lsp.TextDocumentIdentifier(uri=URI), position=diag.range.start))
     assert hover is not None and "ManySkills" in hover.contents.value and "defect" in hover.contents.value
+    # no adapter, so no calibration: the raw score only
+    assert f"score {diag.data['score']:.2f}" in hover.contents.value
+    assert "probability" not in hover.contents.value
+
+
+# flat enough that any score the tiny model gives maps well inside (0.01, 0.99)
+CALIBRATION = {"kind": "platt", "a": 0.5, "b": -1.5, "base_rate": 0.05}
+
+
+@pytest.fixture(scope="module")
+def calibrated_adapter(tiny_model_dir, tmp_path_factory):
+    from harness.tinymodel import build_tiny_adapter
+    from manyskills.model.adapter import update_manifest
+
+    directory = build_tiny_adapter(tiny_model_dir, tmp_path_factory.mktemp("calibrated-adapter"))
+    update_manifest(directory, calibration={"defect": CALIBRATION})
+    return directory
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "manyskills", "serve"]))
+async def calibrated_client(lsp_client: LanguageClient, tiny_model_dir, calibrated_adapter):
+    settings = options(tiny_model_dir, adapter=str(calibrated_adapter), skills={"clone": False, "review": False})
+    lsp_client.set_configuration(settings, section="manyskills")
+    await lsp_client.initialize_session(lsp.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"), initialization_options=settings))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_hover_shows_the_probability_with_a_calibrated_adapter(calibrated_client: LanguageClient):
+    from manyskills.model.calibration import defect_probability
+
+    client = calibrated_client
+    open_doc(client)
+    await wait_until(lambda: len(manyskills_diagnostics(client)) == 3, timeout=300)  # loads an adapter too
+    for diag in manyskills_diagnostics(client):
+        hover = await client.text_document_hover_async(lsp.HoverParams(
+            text_document=lsp.TextDocumentIdentifier(uri=URI), position=diag.range.start))
+        score = diag.data["score"]
+        probability = defect_probability(score, CALIBRATION)
+        assert 0.005 <= probability <= 0.995  # printed with two decimals, not as "< 0.01" / "> 0.99"
+        expected = f"estimated probability of a bug: {probability:.2f} (score {score:.2f}, warns at ≥ 0.00)"
+        assert expected in hover.contents.value
+        assert f"(score {score:.2f}, line confidence" in diag.message  # the diagnostic keeps the raw score
 
 
 WORKSPACE_FILES = {
