@@ -53,7 +53,7 @@ def build_tiny_model(directory: Path, seed: int = 0) -> Path:
 def build_tiny_adapter(model_dir: Path, directory: Path, seed: int = 0) -> Path:
     """An adapter for the tiny model, written by the real trainer before any step (LoRA at its zero
     start, heads at their seeded initialisation): every file the runtime checks and loads, in seconds."""
-    from manyskills.training.trainer import Trainer, TrainConfig
+    from manyskills.training.trainer import TrainConfig, Trainer
 
     trainer = Trainer(TrainConfig(dataset="", out=str(directory), model=str(model_dir), lora_layers=[3],
                                   feature_layer=4, max_tokens=128, seed=seed, activation_cache=None),

@@ -218,8 +218,9 @@ CALIBRATION = {"kind": "platt", "a": 0.5, "b": -1.5, "base_rate": 0.05}
 
 @pytest.fixture(scope="module")
 def calibrated_adapter(tiny_model_dir, tmp_path_factory):
-    from harness.tinymodel import build_tiny_adapter
     from manyskills.model.adapter import update_manifest
+
+    from harness.tinymodel import build_tiny_adapter
 
     directory = build_tiny_adapter(tiny_model_dir, tmp_path_factory.mktemp("calibrated-adapter"))
     update_manifest(directory, calibration={"defect": CALIBRATION})
