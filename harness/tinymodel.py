@@ -50,12 +50,13 @@ def build_tiny_model(directory: Path, seed: int = 0) -> Path:
     return directory
 
 
-def build_tiny_adapter(model_dir: Path, directory: Path, seed: int = 0) -> Path:
-    """An adapter for the tiny model, written by the real trainer before any step (LoRA at its zero
-    start, heads at their seeded initialisation): every file the runtime checks and loads, in seconds."""
-    from manyskills.training.trainer import TrainConfig, Trainer
+def build_tiny_adapter(model_dir: Path, directory: Path, seed: int = 0, version: str = "tiny-1") -> Path:
+    """A loadable adapter for the tiny base (LoRA on its top two layers at their zero start, heads at their
+    seeded initialisation, manifest), written by the real trainer without training steps: every file the
+    runtime checks and loads, in seconds; for tests about which adapter runs and what it shows, not what
+    it finds."""
+    from manyskills.training.trainer import Trainer, TrainConfig
 
-    trainer = Trainer(TrainConfig(dataset="", out=str(directory), model=str(model_dir), lora_layers=[3],
-                                  feature_layer=4, max_tokens=128, seed=seed, activation_cache=None),
-                      progress=lambda message: None)
-    return trainer.save(directory)
+    config = TrainConfig(dataset="", out=str(directory), model=str(model_dir), lora_layers=[2, 3], feature_layer=4,
+                         max_tokens=128, device="cpu", seed=seed, version=version, activation_cache=None)
+    return Trainer(config, progress=lambda message: None).save(directory)

@@ -6,13 +6,16 @@ import json
 import shutil
 
 import pytest
+from manyskills.model.adapter import Manifest
 from manyskills.model.paths import shipped_adapter_dir
 from manyskills.model.project_adapter import (
     describe,
     load_with_project_adapter,
+    loaded_adapter,
     project_adapter_dir,
     project_root,
 )
+from manyskills.model.types import ModelIdentity
 from manyskills.settings import Settings, parse_settings
 
 
@@ -76,3 +79,29 @@ def test_project_root_and_the_setting(tmp_path):
     assert settings.project_adapter == "off" and not errors
     with pytest.raises(ValueError):
         Settings(project_adapter="  ")
+
+
+def _identity(manifest: Manifest, path) -> ModelIdentity:
+    return ModelIdentity(manifest.base_name, manifest.base_sha256, "test", str(path) if path else None,
+                         manifest.version, manifest.trained, "cpu", "float32")
+
+
+def test_loaded_adapter_is_named_from_what_was_loaded(tmp_path):
+    shipped_dir = shipped_adapter_dir()
+    shipped = Manifest.load(shipped_dir)
+    common = {"version": shipped.version, "trained": shipped.trained, "base": shipped.base_model}
+    assert loaded_adapter(_identity(shipped, shipped_dir), shipped) == {"kind": "shipped", "path": str(shipped_dir),
+                                                                        **common}
+    copy = tmp_path / "copy"
+    shutil.copytree(shipped_dir, copy)  # the same files, chosen by the `adapter` setting
+    assert loaded_adapter(_identity(shipped, copy), shipped)["kind"] == "setting"
+    project_dir = _project(tmp_path / "p", True) / ".manyskills" / "adapter"
+    project = Manifest.load(project_dir)
+    assert loaded_adapter(_identity(project, project_dir), project)["kind"] == "project"
+    assert loaded_adapter(_identity(shipped, None), shipped) == {"kind": "none", "path": None, **common}
+    # Loaded by a model service on another machine: its path is not here; the manifest says which it is.
+    remote = "/srv/manyskills/models/smollm2-135m"
+    assert loaded_adapter(_identity(shipped, remote), shipped)["kind"] == "shipped"
+    other = Manifest.load(shipped_dir)
+    other.version = "9.9.9"
+    assert loaded_adapter(_identity(other, remote), other)["kind"] == "setting"

@@ -129,6 +129,7 @@ class Session:
         if self.client_features.status_notifications:
             self.client.protocol.notify("manyskills/status", {
                 "state": status.state, "model": status.model, "device": status.device, "message": status.message,
+                "adapter": status.adapter or None,
             })
 
     def _on_progress(self, message: str, fraction: float | None) -> None:

@@ -28,6 +28,7 @@ import numpy as np
 
 from manyskills.model.batching import MAX_BATCH, TOKEN_BUDGET, length_order, pass_end
 from manyskills.model.jobs import PRIORITY_EDIT, PRIORITY_INTERACTIVE, Cancelled, CancelToken
+from manyskills.model.project_adapter import loaded_adapter
 from manyskills.model.types import AnalysisBackend, FunctionAnalysis, FunctionInput, ReviewNote
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ class EngineStatus:
     message: str = ""
     model: str = ""
     device: str = ""
+    # The adapter the loaded backend runs (project_adapter.loaded_adapter); empty while none is loaded.
+    adapter: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(order=True)
@@ -127,8 +130,19 @@ class ModelEngine:
 
     def _set_status(self, state: str, message: str = "") -> None:
         ident = getattr(self._backend, "identity", None)
-        self.status = EngineStatus(state, message, ident.base_name if ident else "", ident.device if ident else "")
+        self.status = EngineStatus(state, message, ident.base_name if ident else "", ident.device if ident else "",
+                                   self._adapter_status(ident))
         self._on_status(self.status)
+
+    def _adapter_status(self, ident: Any) -> dict[str, Any]:
+        manifest = getattr(self._backend, "manifest", None)
+        if ident is None or manifest is None:
+            return {}
+        try:
+            return loaded_adapter(ident, manifest)
+        except Exception:  # noqa: BLE001 - a status detail must never stop the engine from reporting its state
+            log.exception("cannot describe the loaded adapter")
+            return {}
 
     def _load(self) -> None:
         self._set_status("loading", "loading model")

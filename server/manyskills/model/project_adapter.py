@@ -4,6 +4,7 @@
 manifest says it is active (it beat the shipped adapter on the repository's held-out fixes); a path is
 used as given. A project adapter that is missing, made for another base or broken is not fatal: the
 runtime falls back to the shipped adapter and the message says why. An explicit `adapter` setting wins.
+`loaded_adapter` says afterwards which one a loaded backend actually runs (the editors' status item).
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from manyskills.model.adapter import Manifest
+    from manyskills.model.types import ModelIdentity
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -89,3 +94,41 @@ def describe(setting: str, root: Path | None, adapter_setting: str | None, base_
     if note:
         out["note"] = note
     return out
+
+
+def loaded_adapter(identity: ModelIdentity, manifest: Manifest) -> dict[str, Any]:
+    """The adapter a loaded backend runs, from what it loaded (its path and manifest), not from the
+    settings, which a fallback may have overruled. `kind`: `project` (made by `manyskills adapt`),
+    `shipped`, `setting` (any other directory: the `adapter` setting or MANYSKILLS_ADAPTER) or `none`
+    (no adapter: untrained heads)."""
+    from manyskills.model.paths import shipped_adapters
+
+    out: dict[str, Any] = {"path": identity.adapter_path, "version": identity.adapter_version,
+                           "trained": identity.adapter_trained, "base": manifest.base_model or manifest.base_name}
+    if identity.adapter_path is None:
+        return {"kind": "none", **out}
+    project = manifest.training.get("project") if isinstance(manifest.training, dict) else None
+    if isinstance(project, dict):
+        extends = project.get("extends")
+        version = extends.get("version") if isinstance(extends, dict) else None
+        return {"kind": "project", **out, **({"extends": version} if isinstance(version, str) else {})}
+    path = Path(identity.adapter_path)
+    shipped = shipped_adapters()
+    if any(path.resolve() == directory.resolve() for directory in shipped.values()):
+        return {"kind": "shipped", **out}
+    if not path.is_dir():
+        # Loaded elsewhere (a model service): shipped when it is this package's adapter for that base.
+        local = shipped.get(manifest.base_model)
+        if local is not None and _same_adapter(local, manifest):
+            return {"kind": "shipped", **out}
+    return {"kind": "setting", **out}
+
+
+def _same_adapter(directory: Path, manifest: Manifest) -> bool:
+    from manyskills.model.adapter import AdapterError, Manifest
+
+    try:
+        local = Manifest.load(directory)
+    except AdapterError:
+        return False
+    return (local.version, local.base_sha256) == (manifest.version, manifest.base_sha256)
