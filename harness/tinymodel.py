@@ -55,7 +55,7 @@ def build_tiny_adapter(model_dir: Path, directory: Path, seed: int = 0, version:
     seeded initialisation, manifest), written by the real trainer without training steps: every file the
     runtime checks and loads, in seconds; for tests about which adapter runs and what it shows, not what
     it finds."""
-    from manyskills.training.trainer import Trainer, TrainConfig
+    from manyskills.training.trainer import TrainConfig, Trainer
 
     config = TrainConfig(dataset="", out=str(directory), model=str(model_dir), lora_layers=[2, 3], feature_layer=4,
                          max_tokens=128, device="cpu", seed=seed, version=version, activation_cache=None)
