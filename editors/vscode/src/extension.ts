@@ -32,6 +32,7 @@ import {
 import {
   INITIALIZATION_OPTIONS_STATUS_KEY,
   STATUS_NOTIFICATION,
+  adapterLabel,
   parseServerStatus,
   type ClientPhase,
   type ServerStatus,
@@ -255,6 +256,10 @@ class ServerManager implements vscode.Disposable {
         }
         if (status.state === 'error' && status.message) {
           this.log(`Server error: ${status.message}`);
+        }
+        if (status.state === 'ready' && status.adapter) {
+          const where = status.adapter.path ? ` (${status.adapter.path})` : '';
+          this.log(`Model ${status.model} ready with the ${adapterLabel(status.adapter)}${where}`);
         }
         this.serverStatus = status;
         this.render();

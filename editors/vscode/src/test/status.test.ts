@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatStatus, parseServerStatus } from '../core/status';
+import { formatStatus, parseActiveAdapter, parseServerStatus, type ActiveAdapter } from '../core/status';
 
 const strip = (text: string) => text.replace(/^\$\([^)]*\)\s*/, '');
 
@@ -21,6 +21,44 @@ describe('parseServerStatus', () => {
     assert.equal(parseServerStatus({ state: 'ready', model: 'm', device: 'cpu', message: '' })?.message, undefined);
     // The server sends message "" or null when there is nothing to say.
     assert.equal(parseServerStatus({ state: 'ready', model: 'm', device: 'cpu', message: null })?.message, undefined);
+  });
+
+  it('keeps the active adapter the server reports', () => {
+    const adapter = {
+      kind: 'project',
+      path: '/repo/.manyskills/adapter',
+      version: '0.1.0+project',
+      base: 'smollm2-135m',
+      extends: '0.1.0',
+      trained: true,
+    };
+    assert.deepEqual(parseServerStatus({ state: 'ready', model: 'm', device: 'cpu', message: '', adapter }), {
+      state: 'ready',
+      model: 'm',
+      device: 'cpu',
+      adapter,
+    });
+  });
+
+  it('an old server without the adapter, or a malformed adapter, still gives a status', () => {
+    const old = parseServerStatus({ state: 'ready', model: 'm', device: 'cpu' });
+    assert.deepEqual(old, { state: 'ready', model: 'm', device: 'cpu' });
+    for (const adapter of [null, 'project', 3, {}, { kind: 'remote' }, { kind: 1 }, []]) {
+      const status = parseServerStatus({ state: 'ready', model: 'm', device: 'cpu', adapter });
+      assert.deepEqual(status, { state: 'ready', model: 'm', device: 'cpu' }, JSON.stringify(adapter));
+    }
+  });
+
+  it('drops adapter fields of the wrong type but keeps the kind', () => {
+    assert.deepEqual(
+      parseActiveAdapter({ kind: 'setting', path: 7, version: '', base: null, extends: ['x'], trained: 'yes' }),
+      { kind: 'setting' },
+    );
+    assert.deepEqual(parseActiveAdapter({ kind: 'none', path: null, version: 'untrained', trained: false }), {
+      kind: 'none',
+      version: 'untrained',
+      trained: false,
+    });
   });
 
   it('rejects malformed params', () => {
@@ -76,6 +114,55 @@ describe('formatStatus', () => {
   it('a stale server status is not shown while (re)starting', () => {
     const view = formatStatus({ phase: 'starting', server: { state: 'ready', model: 'm', device: 'cpu' } });
     assert.equal(strip(view.text), 'ManySkills: starting…');
+  });
+
+  it('ready names the active adapter in the text and details it in the tooltip', () => {
+    const ready = (adapter?: ActiveAdapter) =>
+      formatStatus({
+        phase: 'running',
+        server: { state: 'ready', model: 'SmolLM2-135M-Instruct', device: 'cpu', adapter },
+      });
+    const project = ready({
+      kind: 'project',
+      path: '/repo/.manyskills/adapter',
+      version: '0.1.0+project',
+      base: 'smollm2-135m',
+      extends: '0.1.0',
+      trained: true,
+    });
+    assert.equal(strip(project.text), 'ManySkills: ready (cpu) · project adapter');
+    assert.match(project.tooltip, /Model: SmolLM2-135M-Instruct/);
+    assert.match(
+      project.tooltip,
+      /Adapter: project adapter \(made by `manyskills adapt` on top of shipped adapter 0\.1\.0\), version 0\.1\.0\+project/,
+    );
+    assert.match(project.tooltip, /Adapter base: smollm2-135m/);
+    assert.match(project.tooltip, /Adapter path: \/repo\/\.manyskills\/adapter/);
+    assert.equal(project.severity, 'normal');
+
+    const shipped = ready({ kind: 'shipped', path: '/srv/models/smollm2-135m', version: '0.1.0', trained: true });
+    assert.equal(strip(shipped.text), 'ManySkills: ready (cpu) · shipped adapter');
+    assert.match(shipped.tooltip, /Adapter: shipped adapter, version 0\.1\.0\n/);
+    assert.doesNotMatch(shipped.tooltip, /untrained|Adapter base/);
+
+    const setting = ready({ kind: 'setting', path: '/a' });
+    assert.equal(strip(setting.text), 'ManySkills: ready (cpu) · adapter from settings');
+    const untrained = ready({ kind: 'setting', path: '/a', trained: false });
+    assert.match(untrained.tooltip, /Adapter is untrained/);
+    const none = ready({ kind: 'none', version: 'untrained', trained: false });
+    assert.equal(strip(none.text), 'ManySkills: ready (cpu) · no adapter');
+    assert.match(none.tooltip, /Adapter: none \(untrained heads/);
+
+    // An old server: the text and tooltip are what they were.
+    const old = ready();
+    assert.equal(strip(old.text), 'ManySkills: ready (cpu)');
+    assert.doesNotMatch(old.tooltip, /Adapter/);
+  });
+
+  it('the adapter is not shown before the server is running', () => {
+    const adapter: ActiveAdapter = { kind: 'project', path: '/repo/.manyskills/adapter' };
+    const view = formatStatus({ phase: 'starting', server: { state: 'ready', model: 'm', device: 'cpu', adapter } });
+    assert.doesNotMatch(view.text + view.tooltip, /adapter/i);
   });
 
   it('uses codicons and a click hint', () => {
