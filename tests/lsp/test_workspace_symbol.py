@@ -71,6 +71,25 @@ async def test_long_query_is_semantic_and_short_query_matches_names(client: Lang
     assert (shout.location.range.start.line, shout.location.range.end.line) == (0, 1)
 
 
+async def test_a_description_searches_the_unopened_files_too(client: LanguageClient, tmp_path):
+    """In an editor a file is always open (its functions already indexed): the first description must
+    still scan the rest of the workspace, or an editor's symbol search only ever sees the open files."""
+    uri = (tmp_path / "names.py").resolve().as_uri()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
+        uri=uri, language_id="python", version=1, text=FILES["names.py"])))
+    deadline = time.monotonic() + 120
+    while not client.diagnostics.get(uri) and time.monotonic() < deadline:  # names.py analysed
+        await asyncio.sleep(0.1)
+    assert client.diagnostics.get(uri)
+    found = await symbols(client, "sum the items of a list")
+    assert {s.name for s in found} == ALL_NAMES
+    add_all = next(s for s in found if s.name == "add_all")
+    assert add_all.location.uri == (tmp_path / "totals.py").resolve().as_uri()
+    assert add_all.location.range.start.line == 0
+    # The scan indexed totals.py: names now match there too.
+    assert [(s.name, s.location.uri) for s in await symbols(client, "add_al")] == [("add_all", add_all.location.uri)]
+
+
 def _silent_service() -> socket.socket:
     """A model service that accepts connections and never answers: the model stays "loading"."""
     listener = socket.socket()

@@ -78,6 +78,9 @@ class Session:
         self.analyzer: Analyzer | None = None
         self.reviews: LruCache[ReviewNote] = LruCache(2000)
         self.scan_token: CancelToken | None = None  # the running workspace scan, if any
+        # Whether a workspace scan has completed: until then the embedding index holds only the open
+        # documents' functions, and a search must scan first to cover the rest of the workspace.
+        self.workspace_scanned = False
         self.loop: asyncio.AbstractEventLoop | None = None
         self.initialized_seen = False
         self.pending_messages: list[str] = []  # settings errors found before the client is ready for messages

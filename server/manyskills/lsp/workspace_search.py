@@ -81,6 +81,7 @@ async def scan(session: Session) -> dict:
         session.release(token)
         if session.scan_token is token:
             session.scan_token = None
+    session.workspace_scanned = True
     findings = 0
     for result in results:
         findings += len(result.findings)
@@ -137,11 +138,11 @@ async def wait_for_model(session: Session, wait_s: float | None = None) -> None:
 
 
 async def semantic(session: Session, query: str, limit: int) -> list[FoundFunction]:
-    """Open and workspace functions nearest to the query, best first (scans first if nothing is indexed)."""
+    """Open and workspace functions nearest to the query, best first (the first search scans the workspace)."""
     if not query.strip():
         return []
     await wait_for_model(session)
-    if len(session.analyzer.embeddings) == 0:
+    if not session.workspace_scanned:  # open documents alone are not the workspace
         await scan(session)
     vector = (await asyncio.wrap_future(session.engine.embed_queries([query])))[0]
     index = session.analyzer.embeddings
