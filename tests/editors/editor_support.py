@@ -34,8 +34,34 @@ def greet(name):
     return "hello " + name.upper()
 '''
 SEEDED_FUNCTIONS = {"average", "greet"}
-EDITOR_TIMEOUT_S = 90  # hard limit per editor process (killed with its process group after this)
-CLIENT_WAIT_MS = 40_000  # each wait inside the editor script
+# A file of the same project that the editor never opens: workspace/symbol must find its functions
+# (the first description scans the workspace). Distinctive names, so each query has one right answer.
+UNOPENED_FILE = "ledger.py"
+UNOPENED_SOURCE = '''import json
+
+
+def load_ledger_entries(path):
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def settle_invoice_balance(invoice, payments):
+    paid = sum(payment["amount"] for payment in payments)
+    return invoice["total"] - paid
+'''
+# workspace/symbol queries as a user types them, with the function each must put first and its line
+# (1-based, as editors show it): a name prefix in the open file, a description (three or more words:
+# semantic search) of a function in the unopened file, then a name prefix there.
+SYMBOL_QUERIES = {
+    "gre": ("greet", "example.py", 8),
+    "remaining balance of an invoice after payments": ("settle_invoice_balance", UNOPENED_FILE, 9),
+    "settle_inv": ("settle_invoice_balance", UNOPENED_FILE, 9),
+}
+# A loaded machine (a training run beside the suite) can take minutes to load the model:
+# MANYSKILLS_EDITOR_TIMEOUT_SCALE stretches every wait.
+_TIMEOUT_SCALE = float(os.environ.get("MANYSKILLS_EDITOR_TIMEOUT_SCALE", "1"))
+EDITOR_TIMEOUT_S = 150 * _TIMEOUT_SCALE  # hard limit per editor process (killed with its process group after this)
+CLIENT_WAIT_MS = int(40_000 * _TIMEOUT_SCALE)  # each wait inside the editor script
 
 
 def settings() -> dict:
@@ -54,11 +80,28 @@ def readme_snippet(heading: str, language: str) -> str:
 
 @pytest.fixture
 def seeded_project(tmp_path) -> Path:
-    """A tiny project (with a .git marker, like a real checkout) holding the seeded file."""
+    """A tiny project (with a .git marker, like a real checkout): the seeded file, and one never opened."""
     project = tmp_path / "project"
     (project / ".git").mkdir(parents=True)
     (project / "example.py").write_text(SEEDED_SOURCE, encoding="utf-8")
+    (project / UNOPENED_FILE).write_text(UNOPENED_SOURCE, encoding="utf-8")
     return project
+
+
+def symbol_queries_env() -> str:
+    """The queries for the editor script, in order (a JSON list)."""
+    return json.dumps(list(SYMBOL_QUERIES))
+
+
+def check_symbol_results(found: dict, project: Path, why: str) -> None:
+    """Each query's first result is its expected function, at the right file and line."""
+    assert set(found) == set(SYMBOL_QUERIES), why
+    for query, (name, file, line) in SYMBOL_QUERIES.items():
+        results = found[query]
+        assert results, f"no results for {query!r}\n{why}"
+        first = results[0]
+        assert (first["name"], Path(first["file"]).resolve(), first["line"]) == \
+            (name, (project / file).resolve(), line), f"{query!r}: {results}\n{why}"
 
 
 def editor_env(tmp_path: Path, **extra: str) -> dict:

@@ -6,9 +6,10 @@
 ;; the `:manyskills' section of `eglot-workspace-configuration' gets the test's values (threshold 0,
 ;; tiny model).  Then it opens the seeded file, starts eglot the way `eglot-ensure' does, waits for
 ;; flymake diagnostics, lists code actions (`eglot-code-actions' -> textDocument/codeAction), runs
-;; "Explain" and "ignore here" as `M-x eglot-code-actions' would (the pick is scripted), and waits
-;; until the ignored line is no longer flagged.  Everything goes to MANYSKILLS_RESULT as JSON; a
-;; failure is recorded there as `error'.  Emacs always exits; pytest also kills it on timeout.
+;; "Explain" and "ignore here" as `M-x eglot-code-actions' would (the pick is scripted), waits
+;; until the ignored line is no longer flagged, and searches with `xref-find-apropos' (which eglot
+;; answers with workspace/symbol).  Everything goes to MANYSKILLS_RESULT as JSON; a failure is
+;; recorded there as `error'.  Emacs always exits; pytest also kills it on timeout.
 
 (require 'cl-lib)
 (require 'json)
@@ -59,6 +60,59 @@
       (let ((last-nonmenu-event ?\r))  ; a keyboard pick (completing-read), not a mouse menu
         (eglot--read-execute-code-action actions server)))))
 
+(defun ms-apropos (query)
+  "Run `xref-find-apropos' (C-M-.) for QUERY the way a user does; return its matches in order.
+The xref display function is the documented hook for how matches are shown: it gets them here
+instead of an *xref* buffer."
+  (let* ((matches nil)
+         (xref-show-xrefs-function (lambda (fetcher _alist) (setq matches (funcall fetcher)))))
+    (xref-find-apropos query)
+    (vconcat
+     (mapcar (lambda (match)
+               (let ((summary (substring-no-properties (xref-item-summary match)))
+                     (location (xref-item-location match)))
+                 ;; eglot shows the function's first line as the summary, not the symbol's name.
+                 `((name . ,(if (string-match "def \\([[:alnum:]_]+\\)" summary) (match-string 1 summary) summary))
+                   (text . ,summary)
+                   (file . ,(xref-location-group location))
+                   (line . ,(xref-location-line location)))))
+             matches))))
+
+(defun ms-code-action-steps (server)
+  "Code actions on the first flagged line (what `M-x eglot-code-actions' requests there): run
+\"Explain\" and \"ignore here\", then wait for the re-analysis."
+  (let* ((line (alist-get 'line (car (ms-diagnostics))))
+         (text (ms-line line))
+         (beg (save-excursion (goto-char (point-min)) (forward-line line) (point)))
+         (end (save-excursion (goto-char beg) (line-end-position)))
+         (actions (eglot-code-actions beg end)))
+    (ms-put 'flagged_line line)
+    (ms-put 'flagged_text text)
+    (ms-put 'action_titles (vconcat (mapcar (lambda (a) (plist-get a :title)) actions)))
+    (ms-put 'action_commands
+            (vconcat (mapcar (lambda (a) (or (plist-get (plist-get a :command) :command) "")) actions)))
+    (ms-mark 'code_actions_ms)
+
+    ;; eglot 1.9 has no codeAction/resolve: "Explain" carries manyskills.showNote, which the server
+    ;; answers with window/showMessage.
+    (ms-run-action server actions "ManySkills: Explain")
+    (ms-wait (lambda () ms-messages) 20)
+    (ms-put 'explain_messages (vconcat (reverse ms-messages)))
+    (ms-mark 'explain_ms)
+
+    ;; "ignore here" carries its edit; eglot applies it to the buffer.
+    (ms-run-action server actions "ManySkills: ignore here")
+    (ms-put 'final_line (ms-line line))
+    ;; eglot sends didChange from an idle timer, which never fires in --batch: send it now.
+    (eglot--signal-textDocument/didChange)
+    (ms-put 'unflagged
+            (if (ms-wait (lambda ()
+                           (let ((diags (ms-diagnostics)))
+                             (and diags (not (cl-find line diags :key (lambda (d) (alist-get 'line d))))))))
+                t :json-false))
+    (ms-put 'diagnostics_after (vconcat (ms-diagnostics)))
+    (ms-mark 'unflagged_ms)))
+
 (defun ms-main ()
   (let* ((file (getenv "MANYSKILLS_FILE"))
          (settings (json-parse-string (getenv "MANYSKILLS_SETTINGS")
@@ -90,38 +144,12 @@
         (error "No ManySkills flymake diagnostics in time (got %d)" (length (ms-diagnostics))))
       (ms-mark 'diagnostics_ms)
 
-      ;; Code actions on the first flagged line (what `M-x eglot-code-actions' requests there).
-      (let* ((line (alist-get 'line (car (ms-diagnostics))))
-             (text (ms-line line))
-             (beg (save-excursion (goto-char (point-min)) (forward-line line) (point)))
-             (end (save-excursion (goto-char beg) (line-end-position)))
-             (actions (eglot-code-actions beg end)))
-        (ms-put 'flagged_line line)
-        (ms-put 'flagged_text text)
-        (ms-put 'action_titles (vconcat (mapcar (lambda (a) (plist-get a :title)) actions)))
-        (ms-put 'action_commands
-                (vconcat (mapcar (lambda (a) (or (plist-get (plist-get a :command) :command) "")) actions)))
-        (ms-mark 'code_actions_ms)
-
-        ;; eglot 1.9 has no codeAction/resolve: "Explain" carries manyskills.showNote, which the server
-        ;; answers with window/showMessage.
-        (ms-run-action server actions "ManySkills: Explain")
-        (ms-wait (lambda () ms-messages) 20)
-        (ms-put 'explain_messages (vconcat (reverse ms-messages)))
-        (ms-mark 'explain_ms)
-
-        ;; "ignore here" carries its edit; eglot applies it to the buffer.
-        (ms-run-action server actions "ManySkills: ignore here")
-        (ms-put 'final_line (ms-line line))
-        ;; eglot sends didChange from an idle timer, which never fires in --batch: send it now.
-        (eglot--signal-textDocument/didChange)
-        (ms-put 'unflagged
-                (if (ms-wait (lambda ()
-                               (let ((diags (ms-diagnostics)))
-                                 (and diags (not (cl-find line diags :key (lambda (d) (alist-get 'line d))))))))
-                    t :json-false))
-        (ms-put 'diagnostics_after (vconcat (ms-diagnostics)))
-        (ms-mark 'unflagged_ms))
+      (if-let ((queries (getenv "MANYSKILLS_SYMBOL_QUERIES")))
+          ;; The workspace/symbol scenario: the model is ready (the file is analysed); search.
+          (progn (ms-put 'symbols (cl-loop for query across (json-parse-string queries)
+                                           collect (cons (intern query) (ms-apropos query))))
+                 (ms-mark 'symbols_ms))
+        (ms-code-action-steps server))
       (ms-put 'messages (vconcat (reverse ms-messages)))
       (let ((eglot-autoshutdown nil))
         (ignore-errors (eglot-shutdown server)))

@@ -4,7 +4,9 @@
 -- It loads the README's "Neovim 0.7–0.10" snippet verbatim (MANYSKILLS_NVIM_CONFIG), with one test
 -- hook: `vim.lsp.start_client` is wrapped so that the snippet's `settings` are swapped for the test's
 -- (threshold 0, tiny model). Then it opens the seeded file, waits for diagnostics, lists and
--- resolves code actions, applies "ignore here" and waits until that line is no longer flagged.
+-- resolves code actions, applies "ignore here" and waits until that line is no longer flagged. With
+-- MANYSKILLS_SYMBOL_QUERIES set it instead searches the workspace with vim.lsp.buf.workspace_symbol
+-- once the file is analysed.
 -- Everything it saw goes to MANYSKILLS_RESULT as JSON; any failure is recorded there as `error`.
 -- It always ends the editor (qa! on success, cquit on failure); pytest also kills it on timeout.
 
@@ -17,7 +19,7 @@ local timeout = tonumber(env.MANYSKILLS_TIMEOUT_MS or '30000')
 local clock = vim.loop.hrtime
 local get_clients = vim.lsp.get_clients or vim.lsp.get_active_clients -- 0.10 renamed it
 
-local result = { steps = {}, messages = {}, timings_ms = {} }
+local result = { steps = {}, messages = {}, notifications = {}, timings_ms = {} }
 if env.MANYSKILLS_NVIM_LOG_LEVEL then
   vim.lsp.set_log_level(env.MANYSKILLS_NVIM_LOG_LEVEL) -- full JSON-RPC traffic in lsp.log
 end
@@ -47,6 +49,13 @@ vim.lsp.handlers['$/progress'] = function(err, params, ctx, config)
   local value = params and params.value or {}
   table.insert(result.messages, (value.title or '') .. ' ' .. (value.message or ''))
   return progress(err, params, ctx, config)
+end
+
+-- Record vim.notify too: Neovim 0.7 reports "No symbols found" (and request errors) that way.
+local notify = vim.notify
+vim.notify = function(msg, level, opts)
+  table.insert(result.notifications, tostring(msg))
+  return notify(msg, level, opts)
 end
 
 -- Remember the document version of each publishDiagnostics, to know when a change has been analysed.
@@ -97,6 +106,41 @@ local function request_sync(bufnr, method, params)
   return response.result
 end
 
+-- workspace/symbol as a user runs it: `:lua vim.lsp.buf.workspace_symbol(query)` (what a keymap
+-- sends; Telescope's lsp_workspace_symbols sends the same request), whose handler fills the quickfix
+-- list and opens it. Records, per query, the quickfix items in order.
+local function search_symbols(queries)
+  result.symbols = {}
+  for _, query in ipairs(queries) do
+    local title = string.format("Symbols matching '%s'", query)
+    local seen = #result.notifications
+    vim.lsp.buf.workspace_symbol(query)
+    vim.wait(timeout, function()
+      return vim.fn.getqflist({ title = 0 }).title == title or #result.notifications > seen
+    end, 50)
+    local found = {}
+    if vim.fn.getqflist({ title = 0 }).title == title then
+      for _, item in ipairs(vim.fn.getqflist()) do
+        table.insert(found, {
+          name = item.text:match('^%[%a+%] (.*)$') or item.text, text = item.text,
+          file = vim.api.nvim_buf_get_name(item.bufnr), line = item.lnum,
+        })
+      end
+    end
+    result.symbols[query] = found
+    vim.cmd('cclose') -- back to the Python buffer's window for the next query
+    mark('symbols: ' .. query)
+  end
+end
+
+local function stop_clients()
+  for _, client in ipairs(get_clients()) do
+    client.stop()
+  end
+  vim.wait(5000, function() return #get_clients() == 0 end, 50)
+  mark('stopped')
+end
+
 local function main()
   vim.cmd('filetype on') -- -u NONE: the snippet's FileType autocmd needs filetype detection
   dofile(config_path)
@@ -125,6 +169,13 @@ local function main()
   end
   assert(ok, 'no ManySkills diagnostics in time (got ' .. #diags .. ')')
   mark('diagnostics')
+
+  -- The workspace/symbol scenario: the model is ready (the file is analysed); search, then stop.
+  if env.MANYSKILLS_SYMBOL_QUERIES then
+    search_symbols(vim.fn.json_decode(env.MANYSKILLS_SYMBOL_QUERIES))
+    stop_clients()
+    return
+  end
 
   -- Code actions at the first flagged line, as vim.lsp.buf.code_action() would ask for them.
   local diag = diags[1]
@@ -208,11 +259,7 @@ local function main()
     mark('second_file')
   end
 
-  for _, client in ipairs(get_clients()) do
-    client.stop()
-  end
-  vim.wait(5000, function() return #get_clients() == 0 end, 50)
-  mark('stopped')
+  stop_clients()
 end
 
 local ok, err = xpcall(main, debug.traceback)
