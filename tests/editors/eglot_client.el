@@ -22,9 +22,11 @@
 (defvar ms-messages nil "window/showMessage texts, newest first.")
 (defvar ms-start (float-time))
 (defvar ms-timeout (/ (string-to-number (or (getenv "MANYSKILLS_TIMEOUT_MS") "30000")) 1000.0))
-;; Resolving a note generates text with the real model: seconds on a busy 2-core CPU, more than
-;; jsonrpc's default 10 s request timeout.
-(setq jsonrpc-default-request-timeout ms-timeout)
+;; Resolving a note generates text with the real model, and the first description scans the workspace:
+;; seconds on a busy 2-core CPU, more than jsonrpc's default 10 s request timeout.  jsonrpc declares
+;; that default with `defconst', so it is set once jsonrpc is loaded (by eglot), not before.
+(with-eval-after-load 'jsonrpc
+  (setq jsonrpc-default-request-timeout ms-timeout))
 
 (defun ms-put (key value) (setq ms-result (cons (cons key value) (assq-delete-all key ms-result))))
 (defun ms-mark (step) (ms-put step (round (* 1000 (- (float-time) ms-start)))))
