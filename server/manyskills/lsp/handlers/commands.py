@@ -28,8 +28,8 @@ async def scan_workspace(session: Session, _args: list) -> dict:
 
 
 async def search(session: Session, args: list) -> list[dict]:
-    """`[query, limit?]`: open and workspace functions nearest to the query (scans first if nothing is
-    indexed; waits for a loading model, then fails with a message)."""
+    """`[query, limit?]`: open and workspace functions nearest to the query (the first search scans the
+    workspace; waits for a loading model, then fails with a message)."""
     query = args[0] if args and isinstance(args[0], str) else ""
     limit = args[1] if len(args) > 1 and isinstance(args[1], int) and args[1] > 0 else SEARCH_LIMIT
     if not session.settings.skills.search:
