@@ -27,6 +27,8 @@
 ;; that default with `defconst', so it is set once jsonrpc is loaded (by eglot), not before.
 (with-eval-after-load 'jsonrpc
   (setq jsonrpc-default-request-timeout ms-timeout))
+;; Likewise the server's first answer: importing the model stack can take over eglot's 30 s there.
+(setq eglot-connect-timeout ms-timeout)
 
 (defun ms-put (key value) (setq ms-result (cons (cons key value) (assq-delete-all key ms-result))))
 (defun ms-mark (step) (ms-put step (round (* 1000 (- (float-time) ms-start)))))
