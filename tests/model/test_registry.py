@@ -294,6 +294,12 @@ def test_shipped_adapter_is_found_per_base_and_records_its_base():
     assert not (REPO / "models" / "default").exists()
     qwen = base_mod.registered_ref(registry.MODELS["qwen2.5-coder-1.5b"])
     assert select_adapter(qwen, None, "qwen2.5-coder-1.5b") is None  # nothing shipped: untrained, not SmolLM2's
+    qwen05 = base_mod.registered_ref(registry.MODELS["qwen2.5-coder-0.5b"])
+    chosen = select_adapter(qwen05, None, "qwen2.5-coder-0.5b")
+    assert chosen == REPO / "models" / "qwen2.5-coder-0.5b"  # the optional base ships its own adapter
+    manifest = Manifest.load(chosen)
+    assert manifest.base_sha256 == qwen05.sha256 and manifest.trained and manifest.feature_layer == 14
+    assert "/" not in json.loads((chosen / "adapter_config.json").read_text())["base_model_name_or_path"].split(" (")[0]
 
 
 def test_adapter_for_another_base_is_refused_naming_both():

@@ -15,6 +15,7 @@ The model-free parts live beside this file: the options (config.py), the skill m
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -439,6 +440,13 @@ class Trainer:
 
         out.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(str(out), safe_serialization=True)
+        # PEFT records the base's local directory; a shipped adapter must not carry this machine's paths
+        # (the manifest's base_name and base_sha256 are what the runtime checks).
+        peft_config = out / "adapter_config.json"
+        if peft_config.is_file():
+            cfg = json.loads(peft_config.read_text())
+            cfg["base_model_name_or_path"] = f"{self.base.name} ({self.base.source})"
+            peft_config.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
         save_file({k: v.detach().float().cpu().contiguous() for k, v in self.heads.state_dict().items()},
                   str(out / adapter_mod.HEADS_FILE))
         self.manifest.training = {
