@@ -332,9 +332,11 @@ def test_manifest_written_by_training_records_the_registry_name():
 def test_info_reports_registry_models_without_downloading(cache, capsys):
     from manyskills.cli.info import collect
 
+    info = collect("qwen2.5-coder-1.5b", None, "cpu")
+    assert info["base"]["registry_name"] == "qwen2.5-coder-1.5b" and info["base"]["ready"] is False
+    assert info["base"]["downloaded"] is False and info["adapter"]["path"] is None  # no adapter ships for it
     info = collect("qwen2.5-coder-0.5b", None, "cpu")
-    assert info["base"]["registry_name"] == "qwen2.5-coder-0.5b" and info["base"]["ready"] is False
-    assert info["base"]["downloaded"] is False and info["adapter"]["path"] is None
+    assert info["base"]["ready"] is False and info["adapter"]["path"] == str(REPO / "models" / "qwen2.5-coder-0.5b")
     assert not (cache / "downloads").exists()
 
 
