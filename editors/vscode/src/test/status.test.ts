@@ -4,6 +4,16 @@ import { formatStatus, parseActiveAdapter, parseServerStatus, type ActiveAdapter
 
 const strip = (text: string) => text.replace(/^\$\([^)]*\)\s*/, '');
 
+/** A project adapter as the server reports it (`manyskills adapt` on top of the shipped 0.1.0). */
+const PROJECT_ADAPTER: ActiveAdapter = {
+  kind: 'project',
+  path: '/repo/.manyskills/adapter',
+  version: '0.1.0+project',
+  base: 'smollm2-135m',
+  extends: '0.1.0',
+  trained: true,
+};
+
 describe('parseServerStatus', () => {
   it('accepts the server states', () => {
     for (const state of ['idle', 'loading', 'ready', 'error', 'disabled']) {
@@ -24,14 +34,7 @@ describe('parseServerStatus', () => {
   });
 
   it('keeps the active adapter the server reports', () => {
-    const adapter = {
-      kind: 'project',
-      path: '/repo/.manyskills/adapter',
-      version: '0.1.0+project',
-      base: 'smollm2-135m',
-      extends: '0.1.0',
-      trained: true,
-    };
+    const adapter = { ...PROJECT_ADAPTER };
     assert.deepEqual(parseServerStatus({ state: 'ready', model: 'm', device: 'cpu', message: '', adapter }), {
       state: 'ready',
       model: 'm',
@@ -122,14 +125,7 @@ describe('formatStatus', () => {
         phase: 'running',
         server: { state: 'ready', model: 'SmolLM2-135M-Instruct', device: 'cpu', adapter },
       });
-    const project = ready({
-      kind: 'project',
-      path: '/repo/.manyskills/adapter',
-      version: '0.1.0+project',
-      base: 'smollm2-135m',
-      extends: '0.1.0',
-      trained: true,
-    });
+    const project = ready(PROJECT_ADAPTER);
     assert.equal(strip(project.text), 'ManySkills: ready (cpu) · project adapter');
     assert.match(project.tooltip, /Model: SmolLM2-135M-Instruct/);
     assert.match(
