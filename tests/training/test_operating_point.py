@@ -246,15 +246,41 @@ def test_calibrate_command_writes_the_threshold_and_the_map(tiny_model_dir, tiny
     assert main(["calibrate", str(adapter), "--base-rate", "0"]) == 2
 
 
+def test_eval_judges_the_calibrated_threshold_and_reports_commit_fixes(tiny_model_dir, tiny_adapter, tmp_path):
+    """`manyskills eval` uses the threshold `calibrate --write` chose (not a second one of its own) and
+    reports the commit-mined fixes of the validation repositories beside the other sets."""
+    from manyskills.training.evaluate import evaluate, format_table
+
+    adapter = tmp_path / "adapter"
+    shutil.copytree(tiny_adapter, adapter)
+    dataset = write_validation_dataset(tmp_path / "dataset")
+    uncalibrated = evaluate(str(adapter), str(dataset), None, model=str(tiny_model_dir), device="cpu",
+                            with_baselines=False, skills=["defect"])
+    assert uncalibrated["defect_threshold_source"].startswith("tuned")
+    assert main(["calibrate", str(adapter), "--dataset", str(dataset), "--model", str(tiny_model_dir),
+                 "--device", "cpu", "--max-false-per-kloc", "10", "--write"]) == 0
+    shipped = Manifest.load(adapter).thresholds["defect"]
+    report = evaluate(str(adapter), str(dataset), None, model=str(tiny_model_dir), device="cpu",
+                      with_baselines=False, skills=["defect"])
+    assert report["defect_threshold_source"] == "calibrated (shipped)"
+    assert report["defect_threshold_from_validation"] == shipped
+    commits = report["defect_commit_fixes_valid"]
+    assert commits["pairs"] == 24 and commits["threshold"] == shipped
+    assert "defect_commit_fixes_valid (n=24" in format_table(report)
+
+
 def test_writing_a_report_without_a_map_drops_a_stale_one(tiny_adapter, tmp_path):
     adapter = tmp_path / "adapter"
     shutil.copytree(tiny_adapter, adapter)
     old = {"kind": "platt", "a": 1.0, "b": 0.0, "base_rate": 0.05}
     write_operating_point(adapter, {"threshold": 0.6, "calibration": old})
     assert Manifest.load(adapter).calibration == {"defect": old}
-    write_operating_point(adapter, {"threshold": 0.7, "calibration": None, "calibration_skipped": "why"})
+    write_operating_point(adapter, {"threshold": 0.7, "calibration": None, "calibration_skipped": "why",
+                                    "max_false_per_kloc": 1.0, "false_per_kloc": 0.9})
     manifest = Manifest.load(adapter)
-    assert manifest.thresholds["defect"] == 0.7 and manifest.calibration == {}
+    entry = manifest.calibration["defect"]
+    assert manifest.thresholds["defect"] == 0.7 and entry["kind"] == "threshold-only" and entry["why"] == "why"
+    assert entry["threshold"] == 0.7 and "a" not in entry
 
 
 @pytest.mark.realmodel

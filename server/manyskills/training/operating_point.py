@@ -284,4 +284,9 @@ def write_operating_point(adapter_dir: Path, report: dict) -> None:
     calibration = {k: v for k, v in manifest.calibration.items() if k != "defect"}
     if report.get("calibration"):
         calibration["defect"] = report["calibration"]
+    else:  # no probability, but the threshold's provenance still travels with the adapter
+        calibration["defect"] = {"kind": "threshold-only", "threshold": report["threshold"],
+                                 "max_false_per_kloc": report["max_false_per_kloc"],
+                                 "false_per_kloc_at_threshold": report["false_per_kloc"],
+                                 "why": report.get("calibration_skipped", "")}
     update_manifest(adapter_dir, thresholds=thresholds, calibration=calibration)
