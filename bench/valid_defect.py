@@ -27,10 +27,21 @@ for name, pairs in (("synthetic_valid", heldout_pairs(Path("data-cache/dataset")
         hits[p.language].append(r.bug_line in p.bug_lines)
     m["line_top1_by_language"] = {k: {"n": len(v), "line_top1": float(np.mean(v))}
                                   for k, v in sorted(hits.items(), key=lambda kv: -len(kv[1]))}
+    by_tag = defaultdict(list)
+    for p, r, c in zip(pairs, rb, rc):
+        if p.tag:
+            by_tag[p.tag].append((r.bug_line in p.bug_lines, r.defect_score > c.defect_score))
+    if by_tag:
+        m["by_tag"] = {k: {"n": len(v), "line_top1": float(np.mean([h for h, _ in v])),
+                           "pairwise": float(np.mean([w for _, w in v]))}
+                       for k, v in sorted(by_tag.items(), key=lambda kv: -len(kv[1]))}
     b = m["baselines"]
     out[name] = m
     print(sys.argv[1], name, len(pairs), f"top1 {m['line_top1']:.3f} (most-ops {b['most_operators_line_top1']:.3f})",
           f"pairwise {m['pairwise']:.3f} (len {b['length_only']['pairwise']:.3f}) eq-len {m['pairwise_equal_length']:.3f} n={m['equal_length_pairs']}",
           f"AUROC {m['auroc']:.3f}", f"{time.time()-t:.0f}s", flush=True)
+    if by_tag:
+        print("   by kind:", " ".join(f"{k} {v['line_top1']:.2f}/{v['pairwise']:.2f}({v['n']})"
+                                     for k, v in m["by_tag"].items()), flush=True)
     print("   by language:", " ".join(f"{k} {v['line_top1']:.3f}({v['n']})" for k, v in m["line_top1_by_language"].items()), flush=True)
 Path(sys.argv[2]).write_text(json.dumps(out, indent=1))

@@ -12,16 +12,21 @@ for gz in data/mined/*.jsonl.gz; do  # start from what earlier sessions committe
   name=$(basename "$gz" .jsonl.gz)
   [ -s "data-cache/mined/$name.stats.json" ] || { gunzip -c "$gz" > "data-cache/mined/$name.jsonl"; cp "data/mined/$name.stats.json" data-cache/mined/; }
 done
-python3 - <<'PY' > data-cache/mine_list.txt
+MINE_FIRST="${MINE_FIRST:-}" python3 - <<'PY' > data-cache/mine_list.txt
 import json
 import itertools
+import os
 repos = json.load(open("server/manyskills/data/history_repos.json"))["repos"]
-# smallest histories first, languages interleaved: the most repositories (and languages) per hour
+# smallest histories first, languages interleaved: the most repositories (and languages) per hour;
+# MINE_FIRST="Python,Java" mines those languages' repositories before the others (same order inside)
+first = [x.strip() for x in os.environ["MINE_FIRST"].split(",") if x.strip()]
 by_lang = {}
 for r in sorted(repos, key=lambda r: r["commits"]):
     by_lang.setdefault(r["language"], []).append(r)
-for r in (x for group in itertools.zip_longest(*by_lang.values()) for x in group if x):
-    print(r["repo"], r["mirror"], r["licence"].replace(" ", "_"))
+ahead = [by_lang.pop(lang, []) for lang in first]
+for group in (ahead, list(by_lang.values())):
+    for r in (x for g in itertools.zip_longest(*group) for x in g if x):
+        print(r["repo"], r["mirror"], r["licence"].replace(" ", "_"))
 PY
 while read repo mirror lic; do
   out=data-cache/mined/${repo/\//+}.jsonl

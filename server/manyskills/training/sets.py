@@ -19,6 +19,7 @@ class PairEval:
     clean: str
     language: str
     bug_lines: list[int]
+    tag: str = ""  # commit-mined fixes: the kind of change (data/fixtags.py), for per-kind reports
 
 
 def heldout_pairs(dataset: Path, split: str, limit: int, seed: int) -> list[PairEval]:
@@ -37,7 +38,7 @@ def release_fix_pairs(dataset: Path, split: str, limit: int, seed: int, file: st
     by_pair: dict[str, dict[int, dict]] = {}
     for row in split_rows(dataset / file, split):
         by_pair.setdefault(row["pair_id"], {})[int(row["label"])] = row
-    pairs = [PairEval(g[1]["code"], g[0]["code"], g[1]["language"], list(g[1]["bug_lines"]))
+    pairs = [PairEval(g[1]["code"], g[0]["code"], g[1]["language"], list(g[1]["bug_lines"]), g[1].get("tag", ""))
              for _, g in sorted(by_pair.items()) if 0 in g and 1 in g and g[1]["bug_lines"]]
     random.Random(seed).shuffle(pairs)
     return pairs[:limit]
