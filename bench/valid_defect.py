@@ -1,7 +1,8 @@
 """Validation-only defect metrics of an adapter (for choosing between adapters): synthetic pairs and
 real fixes of the validation projects, with line top-1 per language. Nothing from test projects or
 QuixBugs.
-    python bench/valid_defect.py <adapter dir> <out.json> [base model name or dir; default: the embedded one]"""
+    python bench/valid_defect.py <adapter dir> <out.json> [base model name or dir; default: the embedded one]
+                                 [sets, comma-separated; default synthetic_valid,release_fixes_valid,commit_fixes_valid]"""
 import sys, json, time; sys.path.insert(0, "server")
 from collections import defaultdict
 from pathlib import Path
@@ -9,12 +10,15 @@ import numpy as np
 from manyskills.model.runtime import FunctionInput, LocalRuntime
 from manyskills.training.evaluate import analyse_all, defect_metrics_of
 from manyskills.training.sets import commit_fix_pairs, heldout_pairs, release_fix_pairs
-rt = LocalRuntime.load(sys.argv[3] if len(sys.argv) > 3 else None, sys.argv[1], "cpu")
+rt = LocalRuntime.load(sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None, sys.argv[1], "cpu")
+wanted = set(sys.argv[4].split(",")) if len(sys.argv) > 4 else None
 th = rt.manifest.thresholds.get("defect", 0.74)
 out = {}
 for name, pairs in (("synthetic_valid", heldout_pairs(Path("data-cache/dataset"), "valid", 600, 0)),
                     ("release_fixes_valid", release_fix_pairs(Path("data-cache/dataset"), "valid", 2000, 0)),
                     ("commit_fixes_valid", commit_fix_pairs(Path("data-cache/dataset"), "valid", 2000, 0))):
+    if wanted is not None and name not in wanted:
+        continue
     if not pairs:
         print(name, "no pairs (dataset file missing)", flush=True)
         continue
