@@ -253,21 +253,17 @@ def evaluate(adapter: str | None, dataset: str, quixbugs: str | None, model: str
         test = heldout_pairs(ds, "test", limits["defect"], seed)
         if test:
             report["defect_heldout"] = defect_metrics(runtime, test, threshold, base, limits["base"])
-        # Real fixes from patch releases: the validation projects' pairs are for choosing between
-        # adapters (never QuixBugs or the test projects); the test projects' pairs are the report.
-        fixes_valid = release_fix_pairs(ds, "valid", limits["release_fix"], seed)
-        if fixes_valid:
-            report["defect_release_fixes_valid"] = defect_metrics(runtime, fixes_valid, threshold, None)
-        fixes = release_fix_pairs(ds, "test", limits["release_fix"], seed)
-        if fixes:
-            report["defect_release_fixes"] = defect_metrics(runtime, fixes, threshold, base, limits["base"])
-        # Real fixes mined from commit history (issue 18's miner), split by repository the same way.
-        commits_valid = commit_fix_pairs(ds, "valid", limits["commit_fix"], seed)
-        if commits_valid:
-            report["defect_commit_fixes_valid"] = defect_metrics(runtime, commits_valid, threshold, None)
-        commits = commit_fix_pairs(ds, "test", limits["commit_fix"], seed)
-        if commits:
-            report["defect_commit_fixes"] = defect_metrics(runtime, commits, threshold, base, limits["base"])
+        # Real fixes, from patch releases and from commit history (issue 18's miner), split by repository:
+        # the validation projects' pairs are for choosing between adapters (never QuixBugs or the test
+        # projects); the test projects' pairs are the report.
+        for name, draw, limit in (("release_fixes", release_fix_pairs, limits["release_fix"]),
+                                  ("commit_fixes", commit_fix_pairs, limits["commit_fix"])):
+            fixes_valid = draw(ds, "valid", limit, seed)
+            if fixes_valid:
+                report[f"defect_{name}_valid"] = defect_metrics(runtime, fixes_valid, threshold, None)
+            fixes = draw(ds, "test", limit, seed)
+            if fixes:
+                report[f"defect_{name}"] = defect_metrics(runtime, fixes, threshold, base, limits["base"])
         if quixbugs and Path(quixbugs).is_file():
             qb = quixbugs_pairs(Path(quixbugs))
             report["defect_quixbugs"] = defect_metrics(runtime, qb, threshold, base, len(qb))
