@@ -13,8 +13,8 @@ import os
 import re
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ import torch
 from manyskills.model import adapter as adapter_mod
 from manyskills.model.adapter import AdapterError, Manifest
 from manyskills.model.base import BaseModelError, BaseModelRef, ProgressFn, _noop, resolve_base
+from manyskills.model.batching import batch_plan
 from manyskills.model.heads import HeadConfig, SkillHeads
 from manyskills.model.layers import decoder, hidden_after
 from manyskills.model.types import (  # noqa: F401 - re-exported: the backend protocol's data types
@@ -34,6 +35,8 @@ from manyskills.model.types import (  # noqa: F401 - re-exported: the backend pr
 
 log = logging.getLogger(__name__)
 
+LIKELIHOOD_MAX_TOKENS = 1024  # the LM sees more of a function than the heads (repairs at any line)
+LIKELIHOOD_MAX_BATCH = 4  # rows of full-vocabulary logits per pass stay small
 PAD_MULTIPLE = 8  # batch widths in tokens (see `_pad`); ~4 padding tokens per function on average
 
 
@@ -88,7 +91,7 @@ class LocalRuntime:
                 str(base.path), local_files_only=True, use_safetensors=True, trust_remote_code=False,
                 dtype=torch.float32
             )
-        except Exception as exc:  # noqa: BLE001 - transformers/safetensors raise many types; say what it means
+        except Exception as exc:
             raise BaseModelError(f"cannot load the model in {base.path} (corrupt or incomplete files?): "
                                  f"{type(exc).__name__}: {exc}") from exc
         if self.tokenizer.pad_token_id is None:
@@ -129,7 +132,7 @@ class LocalRuntime:
     # ------------------------------------------------------------------ loading
     @classmethod
     def load(cls, model_setting: str | None = None, adapter_setting: str | None = None, device_setting: str = "auto",
-             progress: ProgressFn = _noop) -> "LocalRuntime":
+             progress: ProgressFn = _noop) -> LocalRuntime:
         base = resolve_base(model_setting, progress)
         adapter_dir = adapter_mod.select_adapter(base, adapter_setting, model_setting)
         device, dtype, warning = pick_device(device_setting)
@@ -191,6 +194,36 @@ class LocalRuntime:
         return results
 
     @torch.inference_mode()
+    def log_likelihood(self, batch: Sequence[FunctionInput], max_tokens: int = LIKELIHOOD_MAX_TOKENS) -> list[float]:
+        """The language model's log-probability of each function's code, summed over its tokens (after
+        the adapter's code prompt, which is context and not counted). All layers and the LM head run, so
+        this costs more than `analyse`; repairs use it to tell a natural edit from an odd one (two texts
+        that differ in one line share every other term, so their difference is the edit's)."""
+        if not batch:
+            return []
+        encoded = [encode_function(self.tokenizer, self.manifest, item.language, item.text, max_tokens)
+                   for item in batch]
+        head = self.model.get_output_embeddings()
+        totals = [0.0] * len(batch)
+        lengths = [len(e[0]) for e in encoded]
+        for rows in batch_plan(lengths, max_batch=LIKELIHOOD_MAX_BATCH):
+            ids = self._pad([encoded[i][0] for i in rows], self.tokenizer.pad_token_id)
+            mask = self._pad([[1] * lengths[i] for i in rows], 0)
+            with self._lock:
+                self.forward_passes += 1
+                hidden = self._decoder(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
+                for r, i in enumerate(rows):
+                    # the code tokens after the first: each predicted from what precedes it
+                    code = [t for t, line in enumerate(encoded[i][1]) if line >= 0 and t > 0]
+                    if not code:
+                        continue
+                    at = torch.tensor(code, device=self.device)
+                    logits = head(hidden[r, at - 1]).float()
+                    targets = ids[r, at]
+                    totals[i] = float(torch.log_softmax(logits, -1).gather(1, targets[:, None]).sum())
+        return totals
+
+    @torch.inference_mode()
     def embed_queries(self, queries: Sequence[str]) -> np.ndarray:
         prompt = self.manifest.prompts["query"]
         rows = [self.tokenizer(tokenizable(prompt + q), add_special_tokens=False)["input_ids"][: self.manifest.max_tokens] for q in queries]
@@ -232,7 +265,8 @@ def tokenizable(text: str) -> str:
     return _LONE_SURROGATE.sub("\ufffd", text)
 
 
-def encode_function(tokenizer, manifest: Manifest, language: str, text: str) -> tuple[list[int], list[int], int, bool]:
+def encode_function(tokenizer, manifest: Manifest, language: str, text: str, limit: int | None = None
+                    ) -> tuple[list[int], list[int], int, bool]:
     """Token ids, the function line of each token (-1 for prompt tokens), number of lines, truncated?
 
     Truncation policy: keep the first `max_tokens` tokens (prompt + signature + start of the body);
@@ -246,7 +280,7 @@ def encode_function(tokenizer, manifest: Manifest, language: str, text: str) -> 
     for start, end in offsets:
         rel = start - len(prompt)
         token_line.append(-1 if rel < 0 or end <= len(prompt) else bisect.bisect_right(line_starts, rel) - 1)
-    limit = manifest.max_tokens
+    limit = limit or manifest.max_tokens
     return ids[:limit], token_line[:limit], len(line_starts), len(ids) > limit
 
 

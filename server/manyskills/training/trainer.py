@@ -29,6 +29,7 @@ from manyskills.data.changes import GENERIC_CHANGE_NOTE
 from manyskills.model import adapter as adapter_mod
 from manyskills.model.adapter import Manifest
 from manyskills.model.base import resolve_base
+from manyskills.model.batching import pass_end
 from manyskills.model.heads import HeadConfig, SkillHeads
 from manyskills.model.layers import decoder, hidden_after, run_to_logits
 from manyskills.model.runtime import cpu_supports_bf16, encode_function, review_messages
@@ -40,6 +41,9 @@ from manyskills.training.examples import SkillData, load_split
 
 log = logging.getLogger(__name__)
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+CACHE_MAX_BATCH = 64  # sequences per forward pass while caching frozen states
 
 
 @dataclass
@@ -187,11 +191,11 @@ class Trainer:
         todo.sort(key=lambda kv: len(kv[1][0]))
         started = time.perf_counter()
         i = 0
-        budget = 4096
+        lengths = [len(seq) for _, (seq, *_rest) in todo]
+        order = range(len(todo))  # already sorted by length
         while i < len(todo):
-            j = i + 1
-            while j < len(todo) and (j - i + 1) * len(todo[j][1][0]) <= budget and j - i < 64:
-                j += 1
+            # the serving batching rule, with more rows a pass: caching sequences are short
+            j = pass_end(lengths, order, i, max_batch=CACHE_MAX_BATCH)
             chunk = todo[i:j]
             width = len(chunk[-1][1][0])
             ids = torch.full((len(chunk), width), self.tokenizer.pad_token_id, dtype=torch.long)
