@@ -2,21 +2,37 @@
 real fixes of the validation projects, with line top-1 per language. Nothing from test projects or
 QuixBugs.
     python bench/valid_defect.py <adapter dir> <out.json> [base model name or dir; default: the embedded one]
-                                 [sets, comma-separated; default synthetic_valid,release_fixes_valid,commit_fixes_valid]"""
-import sys, json, time; sys.path.insert(0, "server")
+                                 [sets, comma-separated; default synthetic_valid,release_fixes_valid,commit_fixes_valid]
+                                 [--dataset DIR (default data-cache/dataset)]"""
+import argparse
+import json
+import sys
+import time
 from collections import defaultdict
 from pathlib import Path
+
 import numpy as np
-from manyskills.model.runtime import FunctionInput, LocalRuntime
-from manyskills.training.evaluate import analyse_all, defect_metrics_of
-from manyskills.training.sets import commit_fix_pairs, heldout_pairs, release_fix_pairs
-rt = LocalRuntime.load(sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None, sys.argv[1], "cpu")
-wanted = set(sys.argv[4].split(",")) if len(sys.argv) > 4 else None
+
+sys.path.insert(0, "server")
+from manyskills.model.runtime import FunctionInput, LocalRuntime  # noqa: E402
+from manyskills.training.evaluate import analyse_all, defect_metrics_of  # noqa: E402
+from manyskills.training.sets import commit_fix_pairs, heldout_pairs, release_fix_pairs  # noqa: E402
+
+parser = argparse.ArgumentParser()
+parser.add_argument("adapter")
+parser.add_argument("out")
+parser.add_argument("base", nargs="?", default="")
+parser.add_argument("sets", nargs="?", default=None)
+parser.add_argument("--dataset", default="data-cache/dataset")
+args = parser.parse_args()
+dataset = Path(args.dataset)
+rt = LocalRuntime.load(args.base or None, args.adapter, "cpu")
+wanted = set(args.sets.split(",")) if args.sets else None
 th = rt.manifest.thresholds.get("defect", 0.74)
 out = {}
-for name, pairs in (("synthetic_valid", heldout_pairs(Path("data-cache/dataset"), "valid", 600, 0)),
-                    ("release_fixes_valid", release_fix_pairs(Path("data-cache/dataset"), "valid", 2000, 0)),
-                    ("commit_fixes_valid", commit_fix_pairs(Path("data-cache/dataset"), "valid", 2000, 0))):
+for name, pairs in (("synthetic_valid", heldout_pairs(dataset, "valid", 600, 0)),
+                    ("release_fixes_valid", release_fix_pairs(dataset, "valid", 2000, 0)),
+                    ("commit_fixes_valid", commit_fix_pairs(dataset, "valid", 10**6, 0))):
     if wanted is not None and name not in wanted:
         continue
     if not pairs:
@@ -41,11 +57,11 @@ for name, pairs in (("synthetic_valid", heldout_pairs(Path("data-cache/dataset")
                        for k, v in sorted(by_tag.items(), key=lambda kv: -len(kv[1]))}
     b = m["baselines"]
     out[name] = m
-    print(sys.argv[1], name, len(pairs), f"top1 {m['line_top1']:.3f} (most-ops {b['most_operators_line_top1']:.3f})",
+    print(args.adapter, name, len(pairs), f"top1 {m['line_top1']:.3f} (most-ops {b['most_operators_line_top1']:.3f})",
           f"pairwise {m['pairwise']:.3f} (len {b['length_only']['pairwise']:.3f}) eq-len {m['pairwise_equal_length']:.3f} n={m['equal_length_pairs']}",
           f"AUROC {m['auroc']:.3f}", f"{time.time()-t:.0f}s", flush=True)
     if by_tag:
         print("   by kind:", " ".join(f"{k} {v['line_top1']:.2f}/{v['pairwise']:.2f}({v['n']})"
                                      for k, v in m["by_tag"].items()), flush=True)
     print("   by language:", " ".join(f"{k} {v['line_top1']:.3f}({v['n']})" for k, v in m["line_top1_by_language"].items()), flush=True)
-Path(sys.argv[2]).write_text(json.dumps(out, indent=1))
+Path(args.out).write_text(json.dumps(out, indent=1))
