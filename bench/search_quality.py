@@ -60,7 +60,8 @@ def first_sentence(doc: str) -> str:
 
 
 def check_held_out(projects: list[str]) -> None:
-    """Refuses any project that is a training source (data/sources.json), under any packaging name, and any
+    """Refuses any project that is a training source (data/sources.json, the history corpus of
+    data/history_repos.json), under any packaging name, and any
     project reserved for the independent evaluation (data/denylist.py): those are never read here."""
     from manyskills.data.denylist import is_denied, normalize_name
 
@@ -70,6 +71,9 @@ def check_held_out(projects: list[str]) -> None:
 
     sources = json.loads((_common.ROOT / "server/manyskills/data/sources.json").read_text())["sources"]
     trained = {normalize_name(source["name"]) for source in sources}
+    # the commit-mined history corpus is a training source too (its fixes train the shared LoRA)
+    history = json.loads((_common.ROOT / "server/manyskills/data/history_repos.json").read_text())["repos"]
+    trained |= {normalize_name(entry["repo"].rsplit("/", 1)[-1]) for entry in history}
     used = sorted(p for p in projects if normalize_name(p) in trained)
     if used:
         raise SystemExit(f"{', '.join(used)}: training sources, not held out")
