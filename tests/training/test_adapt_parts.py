@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import math
 
-from manyskills.training.adapt import FixPair, decide, fix_pairs, time_split
+from manyskills.training.adapt import (
+    EVAL_SHARE,
+    EVAL_SHARE_MAX,
+    AdaptData,
+    FixPair,
+    TreeFunction,
+    decide,
+    evaluation_reserve,
+    evaluation_seconds,
+    fix_pairs,
+    time_split,
+)
 
 
 def _pair(commit: str, date: str, n: int = 0) -> list[dict]:
@@ -55,3 +66,24 @@ def test_decide_activates_only_a_clear_win():
     assert not active and "false warnings" in reason
     active, reason = decide(_m(), _m(pairwise=math.nan))
     assert not active and "not enough held-out fixes" in reason
+
+
+def _data(heldout: int, calibration: int, evaluation: int) -> AdaptData:
+    fn = TreeFunction("python", "def f():\n    return 1\n", "f.py")
+    pair = FixPair({"commit": "c", "date": "2024-01-01T00:00:00+00:00"}, {})
+    return AdaptData([], [pair] * heldout, [], [fn] * calibration, [fn] * evaluation)
+
+
+def test_the_evaluation_estimate_grows_with_what_it_scores_and_with_a_slower_machine():
+    small, large = _data(10, 50, 50), _data(80, 150, 150)
+    assert evaluation_seconds(large, 600, 60.0) > evaluation_seconds(small, 600, 60.0)
+    assert evaluation_seconds(large, 300, 60.0) > evaluation_seconds(large, 600, 60.0)
+    # nothing cached this run (states reused from an earlier one): a cautious default rate, still finite
+    assert math.isfinite(evaluation_seconds(large, 0, 0.0)) and evaluation_seconds(large, 0, 0.0) > 0
+
+
+def test_the_reserve_is_the_estimate_within_its_bounds():
+    # 10 minutes: at least a quarter, at most half of the budget is kept for the evaluation
+    assert evaluation_reserve(10, 30.0) == EVAL_SHARE * 600
+    assert evaluation_reserve(10, 240.0) == 240.0
+    assert evaluation_reserve(10, 5000.0) == EVAL_SHARE_MAX * 600

@@ -33,7 +33,12 @@ HOLDOUT_SHARE = 0.2
 MAX_LINES = 60  # longer functions are left out, as in training (examples.load_split)
 PROJECT_DIR = ".manyskills"
 ADAPTER_DIR = "adapter"
-EVAL_SHARE = 0.25  # of the budget kept for the evaluation with --evaluate
+EVAL_SHARE = 0.25  # of the budget kept for the evaluation with --evaluate, at least ...
+EVAL_SHARE_MAX = 0.5  # ... and at most; in between, what the evaluation is expected to take (see below)
+# One analysis at evaluation (all 24 feature layers, the serving window) costs about this many cached
+# sequences (20 frozen layers, the training window) on the same machine: 2.6-4.5 measured on five repositories.
+ANALYSIS_PER_CACHED = 3.5
+RUNTIME_LOAD_S = 15.0  # loading one adapter's runtime for the evaluation
 
 Progress = Callable[[str], None]
 
@@ -239,8 +244,8 @@ def run_adapt(path: str | Path, since: str | None = None, minutes: float = DEFAU
         "reason": "not evaluated: run `manyskills adapt --evaluate` to activate it by default, or set "
                   "projectAdapter to its path",
     }
-    trainer, interrupted = _train(data, shipped_dir, out_dir, deadline - (minutes * 60 * EVAL_SHARE if evaluate else 0),
-                                  seed, progress, info)
+    trainer, interrupted = _train(data, shipped_dir, out_dir, deadline, minutes if evaluate else 0.0, seed, progress,
+                                  info)
     if interrupted:
         info["reason"] = "interrupted: the last checkpoint is kept and left off"
     elif evaluate:
@@ -264,8 +269,24 @@ def _manifest(directory: Path):
     return Manifest.load(directory)
 
 
-def _train(data: AdaptData, shipped_dir: Path, out_dir: Path, deadline: float, seed: int, progress: Progress,
-           info: dict):
+def evaluation_seconds(data: AdaptData, cached: int, cache_seconds: float) -> float:
+    """What `--evaluate` takes after training: two runtimes loaded; each adapter scores both sides of the
+    held-out fixes, the calibration functions and the evaluation functions; at the rate this machine
+    just cached states, scaled by `ANALYSIS_PER_CACHED`."""
+    rate = cached / cache_seconds if cached and cache_seconds > 0 else 4.0  # nothing cached: a slow CPU
+    items = 2 * (2 * len(data.heldout) + len(data.calibration) + len(data.evaluation))
+    return 2 * RUNTIME_LOAD_S + ANALYSIS_PER_CACHED * items / rate
+
+
+def evaluation_reserve(minutes: float, estimate: float) -> float:
+    """Seconds of the budget kept for the evaluation: the estimate, within [EVAL_SHARE, EVAL_SHARE_MAX]
+    of the budget (the budget covers the whole command; training gets the rest)."""
+    budget = minutes * 60
+    return min(max(estimate, EVAL_SHARE * budget), EVAL_SHARE_MAX * budget)
+
+
+def _train(data: AdaptData, shipped_dir: Path, out_dir: Path, deadline: float, evaluate_minutes: float, seed: int,
+           progress: Progress, info: dict):
     from manyskills.training.config import TrainConfig
     from manyskills.training.trainer import Trainer
 
@@ -278,6 +299,9 @@ def _train(data: AdaptData, shipped_dir: Path, out_dir: Path, deadline: float, s
     trainer = Trainer(config, progress)
     progress("caching the frozen layers' states ...")
     pools = trainer.prepare(_skill_data(data))
+    if evaluate_minutes:  # keep what the evaluation will need, now that this machine's speed is known
+        estimate = evaluation_seconds(data, trainer.stats["sequences_cached"], trainer.stats["cache_seconds"])
+        trainer.config.deadline = deadline - evaluation_reserve(evaluate_minutes, estimate)
     progress(f"training on {len(pools['defect'])} examples until the budget ends ...")
     try:
         trainer.train(pools)
