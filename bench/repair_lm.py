@@ -139,10 +139,11 @@ RULES = {"defect": [g / 100 for g in range(0, 96, 5)],
          "lm+defect": [g / 2 for g in range(31)]}
 
 
-def estimate(fixable: dict, sample: dict, rule: str, gate: float) -> dict:
+def estimate(fixable: dict, sample: dict | None, rule: str, gate: float) -> dict:
     """Whole-split estimate: right and wrong offers counted in the fixable stratum (collected whole or
-    scaled), wrong offers outside it from the sample's rate."""
-    f_rows, s_rows = fixable["rows"], sample["rows"]
+    scaled), wrong offers outside it from the sample's rate. Without a sample the wrong offers outside
+    the stratum are unknown (counted as none), so precision is an upper bound."""
+    f_rows, s_rows = fixable["rows"], (sample["rows"] if sample else [])
     n_split, n_fix = fixable["pairs_in_split"], fixable["fixable_in_split"]
     scale = n_fix / len(f_rows) if f_rows else 0.0
     offers_f = [_offer(r, rule, gate) for r in f_rows]
@@ -180,7 +181,8 @@ def ranking(fixable: dict) -> dict:
 
 
 def report(args) -> None:
-    vf, vs = (json.loads(Path(p).read_text()) for p in args.valid)
+    vf = json.loads(Path(args.valid[0]).read_text())
+    vs = json.loads(Path(args.valid[1]).read_text()) if len(args.valid) > 1 else None
     result = {"valid": {"ranking": ranking(vf), "curves": {}}, "chosen": {}}
     for rule, gates in RULES.items():
         curve = [estimate(vf, vs, rule, g) for g in gates]
@@ -193,7 +195,8 @@ def report(args) -> None:
         print(f"valid {rule:11s} gate {e['gate']:5.2f}: offered {e['offered']:6.1f} right {e['right']:5.1f} "
               f"precision {e['precision']} coverage {e['coverage']} (sample offers {e['sample_offers']})")
     if args.test:
-        tf, ts = (json.loads(Path(p).read_text()) for p in args.test)
+        tf = json.loads(Path(args.test[0]).read_text())
+        ts = json.loads(Path(args.test[1]).read_text()) if len(args.test) > 1 else None
         result["test"] = {"ranking": ranking(tf),
                           "at_valid_gate": {rule: estimate(tf, ts, rule, e["gate"]) for rule, e in result["chosen"].items()}}
         print("test ranking of the real fix:", json.dumps(result["test"]["ranking"]))
@@ -219,8 +222,8 @@ def main() -> None:
     c.add_argument("--adapter", default=None)
     c.add_argument("--json", required=True)
     r = sub.add_parser("report")
-    r.add_argument("--valid", nargs=2, required=True, metavar=("FIXABLE", "SAMPLE"))
-    r.add_argument("--test", nargs=2, metavar=("FIXABLE", "SAMPLE"))
+    r.add_argument("--valid", nargs="+", required=True, help="FIXABLE [SAMPLE]: without a sample, precision is an upper bound")
+    r.add_argument("--test", nargs="+", help="FIXABLE [SAMPLE]")
     r.add_argument("--json", default=None)
     args = parser.parse_args()
     {"collect": collect, "report": report}[args.step](args)
