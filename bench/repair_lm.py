@@ -76,7 +76,13 @@ def collect(args) -> None:
     runtime = LocalRuntime.load(args.model, args.adapter, "cpu")
     started = time.perf_counter()
     rows = []
+    if args.resume and Path(args.json).exists():  # the pairs come in a fixed order: skip those already run
+        earlier = json.loads(Path(args.json).read_text())
+        rows = earlier["rows"]
+        started -= earlier["seconds"]
     for number, pair in enumerate(pairs):
+        if number < len(rows):
+            continue
         buggy, fixed, language = pair.buggy, pair.clean, pair.language
         item = FunctionInput(language, buggy)
         analysis = analyse_all(runtime, [item])[0]
@@ -221,6 +227,7 @@ def main() -> None:
     c.add_argument("--model", default=None)
     c.add_argument("--adapter", default=None)
     c.add_argument("--json", required=True)
+    c.add_argument("--resume", action="store_true", help="keep the rows already in --json and run the rest")
     r = sub.add_parser("report")
     r.add_argument("--valid", nargs="+", required=True, help="FIXABLE [SAMPLE]: without a sample, precision is an upper bound")
     r.add_argument("--test", nargs="+", help="FIXABLE [SAMPLE]")
