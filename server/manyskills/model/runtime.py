@@ -91,7 +91,7 @@ class LocalRuntime:
                 str(base.path), local_files_only=True, use_safetensors=True, trust_remote_code=False,
                 dtype=torch.float32
             )
-        except Exception as exc:
+        except Exception as exc:  # transformers/safetensors raise many types; say what it means
             raise BaseModelError(f"cannot load the model in {base.path} (corrupt or incomplete files?): "
                                  f"{type(exc).__name__}: {exc}") from exc
         if self.tokenizer.pad_token_id is None:

@@ -36,7 +36,7 @@ ADAPTER_DIR = "adapter"
 EVAL_SHARE = 0.25  # of the budget kept for the evaluation with --evaluate, at least ...
 EVAL_SHARE_MAX = 0.5  # ... and at most; in between, what the evaluation is expected to take (see below)
 # One analysis at evaluation (all 24 feature layers, the serving window) costs about this many cached
-# sequences (20 frozen layers, the training window) on the same machine: 2.6-4.5 measured on five repositories.
+# sequences (20 frozen layers, the training window) on the same machine: about 2.6 and 4.5 on tmux and vitest.
 ANALYSIS_PER_CACHED = 3.5
 RUNTIME_LOAD_S = 15.0  # loading one adapter's runtime for the evaluation
 

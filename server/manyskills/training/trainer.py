@@ -29,7 +29,7 @@ from manyskills.data.changes import GENERIC_CHANGE_NOTE
 from manyskills.model import adapter as adapter_mod
 from manyskills.model.adapter import Manifest
 from manyskills.model.base import resolve_base
-from manyskills.model.batching import pass_end
+from manyskills.model.batching import batch_plan
 from manyskills.model.heads import HeadConfig, SkillHeads
 from manyskills.model.layers import decoder, hidden_after, run_to_logits
 from manyskills.model.runtime import cpu_supports_bf16, encode_function, review_messages
@@ -188,15 +188,11 @@ class Trainer:
         if stored:
             self.progress(f"reused {self.stats['sequences_reused']} cached activations from {self.store.dir}")
         todo = [(k, v) for k, v in requests.items() if k not in self.cache]
-        todo.sort(key=lambda kv: len(kv[1][0]))
         started = time.perf_counter()
-        i = 0
         lengths = [len(seq) for _, (seq, *_rest) in todo]
-        order = range(len(todo))  # already sorted by length
-        while i < len(todo):
-            # the serving batching rule, with more rows a pass: caching sequences are short
-            j = pass_end(lengths, order, i, max_batch=CACHE_MAX_BATCH)
-            chunk = todo[i:j]
+        # the serving batching plan (shortest first), with more rows a pass: caching sequences are short
+        for rows in batch_plan(lengths, max_batch=CACHE_MAX_BATCH):
+            chunk = [todo[k] for k in rows]
             width = len(chunk[-1][1][0])
             ids = torch.full((len(chunk), width), self.tokenizer.pad_token_id, dtype=torch.long)
             mask = torch.zeros((len(chunk), width), dtype=torch.long)
@@ -214,7 +210,6 @@ class Trainer:
                 self.cache[key] = Cached(hidden[r, : len(seq)].clone(), token_line, n_lines, labels)
                 self.stats["tokens_cached"] += len(seq)
             self.stats["sequences_cached"] += len(chunk)
-            i = j
             if self.stats["sequences_cached"] % 512 < len(chunk):
                 rate = self.stats["sequences_cached"] / max(1e-6, time.perf_counter() - started)
                 self.progress(f"cached {self.stats['sequences_cached']}/{len(todo)} sequences ({rate:.1f}/s)")
