@@ -16,7 +16,9 @@ whole-split estimates) and reports the test files once:
 * `defect`: the server's rule today: suspect-line candidates, lowest defect score, drop >= margin;
 * `lm`: candidates at any line, highest likelihood gain, gain >= gate (nats);
 * `lm-suspect`: suspect-line candidates only, highest likelihood gain, gain >= gate;
-* `lm+defect`: any line, highest gain, gain >= gate and a defect drop >= 0 (the detector must not object).
+* `lm+defect`: any line, highest gain, gain >= gate and a defect drop >= 0 (the detector must not object);
+* `lm+margin`: any line, among the candidates whose defect drop is at least m, the highest gain, and
+  gain >= g: the gate is the pair (m, g), both read on valid (the detector must agree by a margin).
 
     python bench/repair_lm.py collect --real commits --split valid --fixable --json bench/results/repair-lm-valid-fixable.json
     python bench/repair_lm.py collect --real commits --split valid --limit 120 --json bench/results/repair-lm-valid-sample.json
@@ -132,6 +134,9 @@ def _offer(row: dict, rule: str, gate: float) -> dict | None:
         return best if best is not None and best["drop"] >= gate else None
     pool = [c for c in cands if c["suspect"]] if rule == "lm-suspect" else cands
     pool = [c for c in pool if c["kind"] not in NAME_KINDS]  # their gain measures the name's length
+    if rule == "lm+margin":
+        margin, gate = gate
+        pool = [c for c in pool if c["drop"] >= margin]
     best = max(pool, key=lambda c: c["gain"], default=None)
     if best is None or best["gain"] < gate:
         return None
@@ -142,7 +147,8 @@ def _offer(row: dict, rule: str, gate: float) -> dict | None:
 
 RULES = {"defect": [g / 100 for g in range(0, 96, 5)],
          "lm": [g / 2 for g in range(31)], "lm-suspect": [g / 2 for g in range(31)],
-         "lm+defect": [g / 2 for g in range(31)]}
+         "lm+defect": [g / 2 for g in range(31)],
+         "lm+margin": [(m, g / 2) for m in (0.0, 0.02, 0.05, 0.1, 0.25) for g in range(31)]}
 
 
 def estimate(fixable: dict, sample: dict | None, rule: str, gate: float) -> dict:
@@ -195,10 +201,12 @@ def report(args) -> None:
         result["valid"]["curves"][rule] = curve
         useful = [e for e in curve if e["right"] > 0]
         if useful:
-            result["chosen"][rule] = max(useful, key=lambda e: (e["utility"], -e["gate"]))
+            # ties: the loosest gate (smallest margin, then smallest gain), as before lm+margin existed
+            loosest = (lambda g: tuple(-x for x in g)) if isinstance(curve[0]["gate"], tuple) else (lambda g: -g)
+            result["chosen"][rule] = max(useful, key=lambda e: (e["utility"], loosest(e["gate"])))
     print("valid ranking of the real fix:", json.dumps(result["valid"]["ranking"]))
     for rule, e in result["chosen"].items():
-        print(f"valid {rule:11s} gate {e['gate']:5.2f}: offered {e['offered']:6.1f} right {e['right']:5.1f} "
+        print(f"valid {rule:11s} gate {e['gate']}: offered {e['offered']:6.1f} right {e['right']:5.1f} "
               f"precision {e['precision']} coverage {e['coverage']} (sample offers {e['sample_offers']})")
     if args.test:
         tf = json.loads(Path(args.test[0]).read_text())
@@ -207,7 +215,7 @@ def report(args) -> None:
                           "at_valid_gate": {rule: estimate(tf, ts, rule, e["gate"]) for rule, e in result["chosen"].items()}}
         print("test ranking of the real fix:", json.dumps(result["test"]["ranking"]))
         for rule, e in result["test"]["at_valid_gate"].items():
-            print(f"test  {rule:11s} gate {e['gate']:5.2f}: offered {e['offered']:6.1f} right {e['right']:5.1f} "
+            print(f"test  {rule:11s} gate {e['gate']}: offered {e['offered']:6.1f} right {e['right']:5.1f} "
                   f"precision {e['precision']} coverage {e['coverage']} (sample offers {e['sample_offers']})")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
