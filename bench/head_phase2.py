@@ -43,10 +43,12 @@ from manyskills.model.batching import batch_plan
 from manyskills.stats import auroc
 from manyskills.training import losses
 from manyskills.training.activation_cache import INDEX_FILE, key_digest
+from manyskills.training.baselines import most_operators_line
 from manyskills.training.config import TrainConfig
 from manyskills.training.examples import COMMIT_FIXES_FILE, HISTORY_FILE, load_split, split_rows
+from manyskills.training.metrics import pairwise
 from manyskills.training.sets import PairEval, commit_fix_pairs, heldout_pairs, release_fix_pairs
-from manyskills.training.trainer import Trainer
+from manyskills.training.trainer import Cached, Trainer
 
 DEFECT_PARAMS = ("token_bug.", "no_bug.")  # the defect skill's own head; `norm` is shared by every skill
 MAX_LINES = 60  # as the trainer's load_split
@@ -76,24 +78,26 @@ def synthetic_train_pairs(dataset: Path, limit: int) -> list[PairEval]:
             if 0 in g and 1 in g and g[1].bug_line >= 0]
 
 
+def key_of(lang: str, code: str) -> tuple:
+    return ("code", lang, code)  # the trainer's cache key of a function
+
+
 class Features:
-    """Layer-`feature_layer` states (bf16, [T, H]) and token lines of each distinct (language, code)."""
+    """The trainer's `Cached` entries with layer-`feature_layer` states (bf16, [T, H]) in place of the
+    frozen lower layers' output, so its own `_batch` pads them for the heads."""
 
     def __init__(self, trainer: Trainer):
         self.trainer = trainer
-        self.states: dict[tuple, torch.Tensor] = {}
-        self.lines: dict[tuple, tuple[list[int], int]] = {}
+        self.states: dict[tuple, Cached] = {}
 
     def add(self, codes: list[tuple[str, str]], log=print) -> None:
         t = self.trainer
         requests = {}
         for lang, code in codes:
-            key = ("code", lang, code)
+            key = key_of(lang, code)
             if key in self.states or key in requests:
                 continue
-            ids, lines, n = t.encode(lang, code)
-            requests[key] = (ids, lines, n, None)
-            self.lines[key] = (lines, n)
+            requests[key] = (*t.encode(lang, code), None)
         log(f"{len(requests)} new sequences: frozen layers (cached where possible)")
         t.cache_sequences(requests)
         keys = list(requests)
@@ -104,27 +108,16 @@ class Features:
                 chunk = [keys[r] for r in rows]
                 states, mask, _lines, _n = t.features([t.cache[k] for k in chunk])
                 for r, k in enumerate(chunk):
-                    self.states[k] = states[r, : int(mask[r].sum())].to(torch.bfloat16).clone()
-                    del t.cache[k]  # the lower-layer input is not needed again
+                    lower = t.cache.pop(k)  # the lower-layer input is not needed again
+                    self.states[k] = Cached(states[r, : int(mask[r].sum())].to(torch.bfloat16).clone(),
+                                            lower.token_line, lower.n_lines)
                 done += len(chunk)
                 if done % 2048 < len(chunk):
                     log(f"  features {done}/{len(keys)} ({done / (time.time() - started):.1f} seq/s)")
 
     def batch(self, keys: list[tuple]):
-        width = max(self.states[k].shape[0] for k in keys)
-        hidden = torch.zeros((len(keys), width, self.states[keys[0]].shape[1]))
-        mask = torch.zeros((len(keys), width), dtype=torch.bool)
-        token_line = torch.full((len(keys), width), -1, dtype=torch.long)
-        for r, k in enumerate(keys):
-            n = self.states[k].shape[0]
-            hidden[r, :n] = self.states[k].float()
-            mask[r, :n] = True
-            token_line[r, :n] = torch.tensor(self.lines[k][0][:n])
-        return hidden, mask, token_line, max(self.lines[k][1] for k in keys)
-
-
-def key_of(lang: str, code: str) -> tuple:
-    return ("code", lang, code)
+        hidden, mask, token_line, n_lines = self.trainer._batch([self.states[k] for k in keys])
+        return hidden, mask.bool(), token_line, n_lines
 
 
 @torch.no_grad()
@@ -140,20 +133,12 @@ def evaluate(heads, feats: Features, pairs: list[PairEval]) -> dict:
     bs, top = run([(p.language, p.buggy) for p in pairs])
     cs, _ = run([(p.language, p.clean) for p in pairs])
     return {"n": len(pairs), "line_top1": float(np.mean([t in p.bug_lines for p, t in zip(pairs, top)])),
-            "pairwise": float(np.mean([(b > c) + 0.5 * (b == c) for b, c in zip(bs, cs)])),
-            "auroc": float(auroc(bs, cs))}
+            "pairwise": pairwise(bs, cs), "auroc": float(auroc(bs, cs))}
 
 
 def baselines(pairs: list[PairEval]) -> dict:
-    import re
-    ops = re.compile(r"[-+*/%<>=!&|^~]+|\band\b|\bor\b|\bnot\b|&&|\|\|")
-
-    def most_ops(code):
-        lines = code.split("\n")
-        return max(range(len(lines)), key=lambda i: len(ops.findall(lines[i])))
-    return {"most_operators_line_top1": float(np.mean([most_ops(p.buggy) in p.bug_lines for p in pairs])),
-            "length_only_pairwise": float(np.mean([(len(p.buggy) < len(p.clean)) + 0.5 * (len(p.buggy) == len(p.clean))
-                                                   for p in pairs]))}
+    return {"most_operators_line_top1": float(np.mean([most_operators_line(p.buggy) in p.bug_lines for p in pairs])),
+            "length_only_pairwise": pairwise([-len(p.buggy) for p in pairs], [-len(p.clean) for p in pairs])}
 
 
 def train_head(shipped, feats: Features, real: list[PairEval], synthetic: list[PairEval], epochs: int,
@@ -173,7 +158,7 @@ def train_head(shipped, feats: Features, real: list[PairEval], synthetic: list[P
     pairs_per_batch = 8
     steps_per_epoch = (n_real + n_syn) // pairs_per_batch
     total = epochs * steps_per_epoch
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(10, total), pct_start=0.1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(20, total), pct_start=0.1)  # >= 2 warm-up steps
     history = []
     for _epoch in range(epochs):
         chosen = rng.sample(shorter, per_class) + rng.sample(other, per_class) + rng.sample(synthetic, n_syn)
@@ -252,7 +237,7 @@ def main() -> int:
     every = real + synthetic + [p for ps in valid.values() for p in ps]
     feats.add([(p.language, p.buggy) for p in every] + [(p.language, p.clean) for p in every], log)
     log(f"features ready: {len(feats.states)} sequences, "
-        f"{sum(s.numel() for s in feats.states.values()) * 2 / 2**30:.1f} GiB")
+        f"{sum(c.hidden.numel() for c in feats.states.values()) * 2 / 2**30:.1f} GiB")
 
     def evaluate_all(heads):
         row = {k: evaluate(heads, feats, v) for k, v in valid.items()}

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from collections import defaultdict
@@ -34,11 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
 
 from manyskills.model.runtime import FunctionInput, LocalRuntime
 from manyskills.stats import auroc
-from manyskills.training.baselines import naturalness
+from manyskills.training.baselines import most_operators_line, naturalness
 from manyskills.training.evaluate import analyse_all
 from manyskills.training.examples import COMMIT_FIXES_FILE, HISTORY_FILE, split_rows
+from manyskills.training.metrics import pairwise
 
-OPS = re.compile(r"[-+*/%<>=!&|^~]+|\band\b|\bor\b|\bnot\b")
 A_GRID = [0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
 
 
@@ -122,8 +121,7 @@ def top1(pairs, a):
 
 
 def ranking(pairs, sb, sc) -> dict:
-    return {"pairwise": float(np.mean([(b > c) + 0.5 * (b == c) for b, c in zip(sb, sc)])),
-            "auroc": float(auroc(list(sb), list(sc)))}
+    return {"pairwise": pairwise(list(sb), list(sc)), "auroc": float(auroc(list(sb), list(sc)))}
 
 
 def evaluate_set(pairs: list[dict], folds: int = 5) -> dict:
@@ -145,8 +143,7 @@ def evaluate_set(pairs: list[dict], folds: int = 5) -> dict:
         a = max(A_GRID, key=lambda a: top1([pairs[i] for i in tr], a))
         chosen_a.append(a)
         hits += [line_choice(pairs[i]["buggy_m"], a) in pairs[i]["bug_lines"] for i in te]
-    most_ops = np.mean([max(range(len(p["buggy"].split("\n"))), key=lambda i: len(OPS.findall(p["buggy"].split("\n")[i])))
-                        in p["bug_lines"] for p in pairs])
+    most_ops = np.mean([most_operators_line(p["buggy"]) in p["bug_lines"] for p in pairs])
     return {
         "n": len(pairs), "repositories": len(projects),
         "head": {"line_top1": top1(pairs, 0.0), **ranking(pairs, xb[:, 0], xc[:, 0])},
