@@ -16,7 +16,7 @@ Three steps, so the margin is chosen on validation data only and the costly mode
         bench/results/repair-quixbugs.json
 
 Held-out REAL fixes (commit-mined `commits.jsonl`, or patch-release `history.jsonl` with `--real history`)
-go through the server's own `repair_for`; their table reads the margin curve on valid, reports test once
+go through the same detector-only rule (bench/repair_real.py); their table reads the margin curve on valid, reports test once
 (bench/repair_real.py says how a fix is judged right, strictly and line by line):
 
     python bench/repair.py collect --real commits --split valid --limit 150 --json /tmp/repair-real-valid.json
@@ -45,9 +45,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, machine_info, machine_line, write_json
-from manyskills.analysis.repair import REPAIR_MARGIN, replaced_line, suspect_lines
+from manyskills.analysis.repair import replaced_line, suspect_lines
 from manyskills.analysis.repair_candidates import repair_candidates
-from repair_real import collect_real, report_real
+from repair_real import DETECTOR_MARGIN, collect_real, report_real
 
 _STDLIB_SKIP = {"test", "idlelib", "lib2to3", "site-packages", "pydoc_data", "ensurepip", "turtledemo",
                 "__phello__", "__pycache__", "lib-dynload", "distutils", "tkinter"}
@@ -231,7 +231,7 @@ def report(args) -> None:
     files = [json.loads(Path(p).read_text()) for p in args.files]
     frequent = frequent_patterns(files[0]["rows"])  # the first file is validation: the baseline's table
     table = {}
-    print(f"margin {args.margin} (code default {REPAIR_MARGIN}); baseline patterns from {files[0]['source']}")
+    print(f"margin {args.margin} (the detector-only rule's {DETECTOR_MARGIN}); baseline patterns from {files[0]['source']}")
     print("| set | n | fixable@line | repair@line | joint loc+repair | offered | precision | flagged: offered / right "
           "| most-ops baseline | generation exact / precision (n) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -270,7 +270,7 @@ def main() -> None:
     t.add_argument("valid")
     r = sub.add_parser("report")
     r.add_argument("files", nargs="+", help="validation first, then the held-out sets")
-    r.add_argument("--margin", type=float, default=REPAIR_MARGIN)
+    r.add_argument("--margin", type=float, default=DETECTOR_MARGIN)
     r.add_argument("--json", default=None)
     rr = sub.add_parser("report-real", help="the real-fix table: margin chosen on the valid file, test reported")
     rr.add_argument("valid")

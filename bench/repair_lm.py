@@ -10,6 +10,9 @@ Two collections per split, as in `repair_real.py`: every pair that some candidat
 line can fix (the only stratum where an offered fix can be right; collected whole), and a random sample
 of the other pairs (where every offered fix is wrong; it gives the rate of wrong offers there).
 
+The pool is the server's (`manyskills.analysis.repair.candidate_pool`), plus the name swaps at the
+suspect lines that only the `defect` rule ranks; `lm+margin` is the server's rule.
+
 `report` picks a rule and its gate on the valid files only (most right minus 3 x wrong offered fixes,
 whole-split estimates) and reports the test files once:
 
@@ -22,6 +25,9 @@ whole-split estimates) and reports the test files once:
 
     python bench/repair_lm.py collect --real commits --split valid --fixable --json bench/results/repair-lm-valid-fixable.json
     python bench/repair_lm.py collect --real commits --split valid --limit 120 --json bench/results/repair-lm-valid-sample.json
+    # synthetic bugs (stdlib modules of the split) and QuixBugs: every pair collected, no sample needed
+    python bench/repair_lm.py collect --real synthetic --split valid --limit 40 --json bench/results/repair-lm-synthetic-valid.json
+    python bench/repair_lm.py collect --real quixbugs --quixbugs ../shared/bench/quixbugs.jsonl --json bench/results/repair-lm-quixbugs.json
     python bench/repair_lm.py report --valid bench/results/repair-lm-valid-fixable.json bench/results/repair-lm-valid-sample.json \
         [--test bench/results/repair-lm-test-fixable.json bench/results/repair-lm-test-sample.json]
 """
@@ -33,6 +39,7 @@ import json
 import random
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -40,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
 
 from _common import machine_info
-from manyskills.analysis.repair import suspect_lines
+from manyskills.analysis.repair import NAME_KINDS, REPAIR_GAIN, REPAIR_MARGIN, candidate_pool, suspect_lines
 from manyskills.analysis.repair_candidates import repair_candidates
 from repair_real import expressible, fix_verdict
 
@@ -48,13 +55,20 @@ from scripts.sample_mined import wilson
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_LINES = 40  # functions longer than this are skipped (every line's candidates are scored)
-ALL_LINES_LIMIT = 240  # candidates per function over all lines
-NAME_KINDS = ("variable", "attribute")  # candidates that swap one name for another
 
 
 def _pairs(args):
+    from types import SimpleNamespace
+
     from manyskills.training.sets import commit_fix_pairs, release_fix_pairs
 
+    if args.real in ("synthetic", "quixbugs"):  # every pair is collected: the file is its whole set
+        from repair import quixbugs, stdlib_pairs
+
+        raw = quixbugs(args.quixbugs) if args.real == "quixbugs" else stdlib_pairs(args.split, args.limit, args.seed)
+        pairs = [SimpleNamespace(buggy=r["buggy"], clean=r["fixed"], language=r["language"], bug_lines=r["bug_lines"])
+                 for r in raw if len(r["buggy"].split("\n")) <= MAX_LINES][: args.limit or None]
+        return pairs, len(pairs), len(pairs)
     load = commit_fix_pairs if args.real == "commits" else release_fix_pairs
     pairs = [p for p in load(Path(args.dataset), args.split, 10**9, 0) if len(p.buggy.split("\n")) <= MAX_LINES]
     fixable = [expressible(p)[0] for p in pairs]
@@ -90,15 +104,11 @@ def collect(args) -> None:
         analysis = analyse_all(runtime, [item])[0]
         suspects = suspect_lines(analysis.line_scores, analysis.bug_line)
         n_lines = len(buggy.split("\n"))
-        # the server's pool (every kind, at the suspect lines) and, at every other line, the edits whose
-        # likelihood is comparable: a name swapped for another changes the token count and with it the sum
-        # (a long rare name replaced by a common one "gains" 20 nats), so names are left out there
+        # the server's pool (`candidate_pool`: no name swaps, whose likelihood gain measures the names'
+        # lengths) and the name swaps at the suspect lines, which only the detector-only rule ranks
         at_suspects = repair_candidates(language, buggy, suspects)
         seen = {c.text for c in at_suspects}
-        elsewhere = [c for c in repair_candidates(language, buggy, [i for i in range(n_lines) if i not in suspects],
-                                                  limit=ALL_LINES_LIMIT)
-                     if c.kind not in NAME_KINDS and c.text not in seen]
-        everywhere = at_suspects + elsewhere
+        everywhere = at_suspects + [c for c in candidate_pool(language, buggy, suspects) if c.text not in seen]
         texts = [FunctionInput(language, c.text) for c in everywhere]
         likelihood = runtime.log_likelihood([item] + texts)
         after = analyse_all(runtime, texts)
@@ -117,11 +127,63 @@ def collect(args) -> None:
               f"{max((c['gain'] for c in candidates), default=None)} {time.perf_counter() - started:.0f}s", flush=True)
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({
-            "real": args.real, "split": args.split, "stratum": "fixable" if args.fixable else "sample",
+            "real": args.real, "split": args.split,
+            "stratum": "all" if args.real in ("synthetic", "quixbugs") else "fixable" if args.fixable else "sample",
             "pairs_in_split": total, "fixable_in_split": n_fixable, "max_lines": MAX_LINES, "seed": args.seed,
             "model": args.model, "adapter": args.adapter, "rows": rows,
             "seconds": time.perf_counter() - started, "machine": machine_info()}, indent=1) + "\n")
     print(f"wrote {args.json}")
+
+
+def latency(args) -> None:
+    """What the user waits for when a finding's fix is resolved: the server's `repair_for` (pool, defect
+    scoring, likelihood of the candidates past the margin) on real buggy functions, beside the
+    detector-only rule it replaced (suspect-line candidates, one defect scoring). With `--generate`,
+    the generation fallback runs as in the server (when no candidate passes) and the fixes it gets
+    past its bar are judged against the real fix."""
+    import statistics
+
+    import torch
+    from manyskills.analysis.repair import repair_for
+    from manyskills.model.runtime import FunctionInput, LocalRuntime
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    pairs = _pairs(args)[0][: args.limit]
+    runtime = LocalRuntime.load(args.model, args.adapter, "cpu")
+    runtime.analyse([FunctionInput("python", "def warm(x):\n    return x\n")])  # first-call costs out
+    rows, asked = [], []
+
+    def likelihood(items):  # the runtime's, counting the candidates it is asked about
+        asked.append(len(items) - 1)
+        return runtime.log_likelihood(items)
+
+    for pair in pairs:
+        item = FunctionInput(pair.language, pair.buggy)
+        analysis = runtime.analyse([item])[0]
+        started = time.perf_counter()
+        old_pool = repair_candidates(item.language, item.text, suspect_lines(analysis.line_scores, analysis.bug_line))
+        runtime.analyse([item] + [FunctionInput(item.language, c.text) for c in old_pool])
+        detector_only = time.perf_counter() - started
+        started = time.perf_counter()
+        asked.clear()
+        generate = (lambda item=item, line=analysis.bug_line: runtime.review(item, line)) if args.generate else None
+        repair = repair_for(runtime.analyse, likelihood, item, analysis.bug_line, analysis, generate=generate)
+        rows.append({"lines": len(pair.buggy.split("\n")), "detector_only_s": detector_only,
+                     "server_s": time.perf_counter() - started, "likelihood_candidates": sum(asked),
+                     "offered": None if repair is None else repair.source,
+                     "right": repair is not None and fix_verdict(pair.buggy, pair.clean, repair.text,
+                                                                 repair.line_in_function, repair.fixed_line)[0]})
+        print(f"{len(rows)}/{len(pairs)} lines {rows[-1]['lines']} detector-only {detector_only:.2f}s "
+              f"server {rows[-1]['server_s']:.2f}s (likelihood of {sum(asked)} candidates)", flush=True)
+    summary = {key: {"median": round(statistics.median(r[key] for r in rows), 2),
+                     "max": round(max(r[key] for r in rows), 2)} for key in ("detector_only_s", "server_s")}
+    summary["offered"] = dict(Counter(r["offered"] for r in rows if r["offered"]))
+    summary["right"] = sum(r["right"] for r in rows)
+    summary["functions"] = len(rows)
+    print(json.dumps(summary))
+    Path(args.json).write_text(json.dumps({"split": args.split, "real": args.real, "summary": summary, "rows": rows,
+                                           "threads": torch.get_num_threads(), "machine": machine_info()}, indent=1) + "\n")
 
 
 # ------------------------------------------------------------------------------------------------ rules
@@ -217,6 +279,23 @@ def report(args) -> None:
         for rule, e in result["test"]["at_valid_gate"].items():
             print(f"test  {rule:11s} gate {e['gate']}: offered {e['offered']:6.1f} right {e['right']:5.1f} "
                   f"precision {e['precision']} coverage {e['coverage']} (sample offers {e['sample_offers']})")
+    server = (REPAIR_MARGIN, REPAIR_GAIN)
+    result["server_rule"] = {"rule": "lm+margin", "gate": list(server), "valid": estimate(vf, vs, "lm+margin", server)}
+    if args.test:
+        result["server_rule"]["test"] = estimate(tf, ts, "lm+margin", server)
+    for spec in args.other or []:  # whole sets (synthetic bugs, QuixBugs): reported, never tuned on
+        name, _, path = spec.partition("=")
+        whole = json.loads(Path(path).read_text())
+        result.setdefault("other", {})[name] = {
+            "ranking": ranking(whole), "server_rule": estimate(whole, None, "lm+margin", server),
+            "at_valid_gate": {rule: estimate(whole, None, rule, e["gate"]) for rule, e in result["chosen"].items()}}
+    print(f"the server's rule, lm+margin {server}:")
+    for where, e in [("valid", result["server_rule"]["valid"]), ("test", result["server_rule"].get("test"))] + \
+            [(name, o["server_rule"]) for name, o in result.get("other", {}).items()]:
+        if e is not None:
+            print(f"  {where:12s} offered {e['offered']:6.1f} right {e['right']:5.1f} precision {e['precision']} "
+                  f"coverage {e['coverage']} (sample offers {e['sample_offers']}, Wilson 95% of the sample's rate "
+                  f"{e['wilson95_sample_rate']})")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
 
@@ -225,7 +304,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="step", required=True)
     c = sub.add_parser("collect")
-    c.add_argument("--real", choices=("commits", "history"), default="commits")
+    c.add_argument("--real", choices=("commits", "history", "synthetic", "quixbugs"), default="commits",
+                   help="real fixes (commit-mined or patch-release), mutated stdlib functions, or QuixBugs (report only)")
+    c.add_argument("--quixbugs", default=None, help="QuixBugs jsonl, with --real quixbugs")
     c.add_argument("--split", choices=("valid", "test"), default="valid")
     c.add_argument("--fixable", action="store_true", help="the stratum a candidate at the bug line can fix")
     c.add_argument("--limit", type=int, default=120)
@@ -236,12 +317,22 @@ def main() -> None:
     c.add_argument("--adapter", default=None)
     c.add_argument("--json", required=True)
     c.add_argument("--resume", action="store_true", help="keep the rows already in --json and run the rest")
+    t = sub.add_parser("latency", help="seconds per resolved fix: the server's rule vs the detector-only one")
+    for name, kw in (("--real", {"choices": ("commits", "history", "synthetic", "quixbugs"), "default": "commits"}),
+                     ("--split", {"choices": ("valid", "test"), "default": "valid"}), ("--limit", {"type": int, "default": 20}),
+                     ("--seed", {"type": int, "default": 0}), ("--threads", {"type": int, "default": 0}),
+                     ("--dataset", {"default": str(ROOT / "data-cache" / "dataset")}), ("--quixbugs", {"default": None}),
+                     ("--model", {"default": None}), ("--adapter", {"default": None}), ("--json", {"required": True}),
+                     ("--generate", {"action": "store_true", "help": "run the generation fallback as the server does"})):
+        t.add_argument(name, **kw)
+    t.set_defaults(fixable=False)
     r = sub.add_parser("report")
     r.add_argument("--valid", nargs="+", required=True, help="FIXABLE [SAMPLE]: without a sample, precision is an upper bound")
     r.add_argument("--test", nargs="+", help="FIXABLE [SAMPLE]")
+    r.add_argument("--other", nargs="*", help="NAME=FILE: whole sets (--real synthetic|quixbugs), reported only")
     r.add_argument("--json", default=None)
     args = parser.parse_args()
-    {"collect": collect, "report": report}[args.step](args)
+    {"collect": collect, "latency": latency, "report": report}[args.step](args)
 
 
 if __name__ == "__main__":

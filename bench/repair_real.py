@@ -1,8 +1,9 @@
 """Repairs on held-out REAL fixes (issue 22's bar: offered quick fixes right at least 3 times out of 4).
 
-`python bench/repair.py collect --real commits --split valid|test` runs the server's own repair path
-(`manyskills.analysis.repair.repair_for`: the detector's suspect lines, the operator-inverse candidates,
-one batched defect scoring, the `REPAIR_MARGIN` gate) on the buggy side of fixes mined from
+`python bench/repair.py collect --real commits --split valid|test` runs the detector-only repair rule
+the server used until 2026-12-07 (the detector's suspect lines, the operator-inverse candidates, one
+batched defect scoring, the lowest-scoring candidate, gated by its drop; `bench/repair_lm.py` measures
+the rule that replaced it) on the buggy side of fixes mined from
 repositories' fix commits (`commits.jsonl`, or `history.jsonl` patch-release fixes with `--real history`)
 and records, for each buggy function, the fix offered (if any) and every candidate's score, so the
 margin curve can be read on validation without running the model again. `report-real` prints the
@@ -25,11 +26,15 @@ from difflib import SequenceMatcher
 from pathlib import Path
 
 from _common import machine_info, machine_line, write_json
-from manyskills.analysis.repair import REPAIR_MARGIN, repair_for, suspect_lines
+from manyskills.analysis.repair import suspect_lines
 from manyskills.analysis.repair_candidates import repair_candidates
 
 from scripts.sample_mined import wilson  # the one Wilson interval of the project's benches
 
+# The detector-only gate the server used until 2026-12-07, chosen on synthetic validation bugs
+# (`bench/repair.py tune`); the server's gate now also asks the language model (`bench/repair_lm.py`).
+DETECTOR_MARGIN = 0.25
+REPAIR_MARGIN = DETECTOR_MARGIN  # the gate this bench reports beside the one read on its valid file
 FLAG_THRESHOLD = 0.74  # models/smollm2-135m's calibrated defect threshold (manyskills.json)
 MARGINS = [step / 100 for step in range(0, 96, 5)]
 
@@ -102,10 +107,13 @@ def collect_real(args) -> None:
         buggy, fixed, language = pair.buggy, pair.clean, pair.language
         item = FunctionInput(language, buggy)
         analysis = score([item])[0]
-        # exactly what the server does for a finding on the detector's line (no generation fallback)
-        offered = repair_for(score, item, analysis.bug_line, analysis, margin=0.0)
-
+        # the detector-only rule (no generation fallback): the candidate at the suspect lines whose repaired
+        # function scores lowest, first in enumeration order on ties; the gate is applied in the report
         lines = suspect_lines(analysis.line_scores, analysis.bug_line)
+        joint = repair_candidates(language, buggy, lines)
+        scored = score([item] + [FunctionInput(language, c.text) for c in joint])
+        best = min(range(len(joint)), key=lambda i: (scored[i + 1].defect_score, i), default=None)
+        offered = None if best is None else joint[best]
         at_bug = [judged_candidate(c, buggy, fixed, scores) for c in repair_candidates(language, buggy, pair.bug_lines)]
         row = {"index": number, "language": language, "lines": len(buggy.split("\n")), "bug_lines": pair.bug_lines,
                "before": analysis.defect_score, "detected_line": analysis.bug_line, "suspect_lines": lines,
@@ -115,10 +123,11 @@ def collect_real(args) -> None:
                             for c in repair_candidates(language, buggy, [most_operators_line(buggy)])],
                "top": None}
         if offered is not None:  # the top-ranked candidate; the margin gate is applied in the report
-            strict, line_right = fix_verdict(buggy, fixed, offered.text, offered.line_in_function, offered.fixed_line)
-            row["top"] = {"line": offered.line_in_function, "fixed_line": offered.fixed_line,
-                          "description": offered.description, "drop": offered.drop, "strict": strict,
-                          "line_right": line_right, "localised": offered.line_in_function in pair.bug_lines}
+            strict, line_right = fix_verdict(buggy, fixed, offered.text, offered.line, offered.new_line)
+            row["top"] = {"line": offered.line, "fixed_line": offered.new_line,
+                          "description": offered.description,
+                          "drop": scored[0].defect_score - scored[best + 1].defect_score, "strict": strict,
+                          "line_right": line_right, "localised": offered.line in pair.bug_lines}
         rows.append(row)
         print(f"{number + 1}/{len(pairs)} {language} lines {row['lines']} candidates {len(row['joint'])} "
               f"drop {row['top']['drop'] if row['top'] else None} {time.perf_counter() - started:.0f}s", flush=True)

@@ -192,6 +192,27 @@ def test_service_health_and_bad_input(service, tiny_model_dir):
     assert "language" in answer["error"] and answer["identity"]["base_name"] == Path(tiny_model_dir).name
 
 
+def test_likelihood_over_the_wire_equals_the_in_process_one(service, tiny_model_dir, monkeypatch):
+    """Repairs ask the language model how natural an edit is; through a shared service the answer is the
+    in-process one (same model, float32 on both sides), and bad input is refused with the field named."""
+    from manyskills.model.runtime import LocalRuntime
+    from manyskills.model.types import FunctionInput
+    from manyskills.service.client import ServiceClient
+    from manyskills.service.remote import RemoteBackend
+
+    monkeypatch.setenv("MANYSKILLS_DTYPE", "float32")
+    items = [FunctionInput("python", "def f(x):\n    return x + 1\n"),
+             FunctionInput("python", "def f(x):\n    return x - 1\n"), FunctionInput("c", "int g(void) { return 0; }")]
+    remote = RemoteBackend(ServiceClient(service["url"])).log_likelihood(items)
+    local = LocalRuntime.load(str(tiny_model_dir), None, "cpu").log_likelihood(items)
+    assert remote == pytest.approx(local, rel=1e-4, abs=1e-3) and remote[0] != remote[1]
+    request = urllib.request.Request(service["url"] + "/v1/likelihood", method="POST",
+                                     data=json.dumps({"items": [{"language": "python"}]}).encode())
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 400 and "text" in json.load(refused.value)["error"]
+
+
 def run_check(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "manyskills", "check", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=900, env=env or ENV)

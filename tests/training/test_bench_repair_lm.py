@@ -66,7 +66,35 @@ def test_every_rule_has_gates_and_report_picks_one_per_rule(rl, tmp_path):
     path = tmp_path / "f.json"
     path.write_text(json.dumps(fixable))
     out = tmp_path / "r.json"
-    rl.report(argparse.Namespace(valid=[str(path)], test=None, json=str(out)))
-    chosen = json.loads(out.read_text())["chosen"]
+    other = tmp_path / "synthetic.json"
+    other.write_text(json.dumps({"rows": [{"candidates": [_cand(gain=1.0, drop=0.5, strict=True)]}],
+                                 "pairs_in_split": 1, "fixable_in_split": 1}))
+    rl.report(argparse.Namespace(valid=[str(path)], test=None, json=str(out), other=[f"synthetic={other}"]))
+    result = json.loads(out.read_text())
+    chosen = result["chosen"]
     assert set(chosen) == set(rl.RULES)
     assert chosen["lm+margin"]["gate"] == [0.0, 0.0]  # ties go to the loosest gate
+    assert result["server_rule"]["valid"]["right"] == 1.0  # 0.3 drop, 9 nats: past the server's gate
+    assert result["other"]["synthetic"]["server_rule"]["offered"] == 0.0  # 1 nat is not natural enough
+
+
+def test_the_bench_rule_is_the_server_rule(rl):
+    """`lm+margin` at the server's gate offers what `analysis.repair.choose` offers, on the same numbers."""
+    from manyskills.analysis.repair import REPAIR_GAIN, REPAIR_MARGIN, candidate_pool, choose
+    from manyskills.model.types import FunctionAnalysis, FunctionInput
+
+    text = ("def restock(stock, item, amount):\n    if amount < 0:\n        raise ValueError(amount)\n"
+            "    stock[item] = stock.get(item, 0) - amount\n    return stock[item]")
+    pool = candidate_pool("python", text, [3])
+    before = FunctionAnalysis(0.9, (0.0,) * 5, 3, None, None)
+    for seed in range(20):  # drops and gains around both gates, some ties
+        drops = [((seed * 7 + i * 13) % 9) / 20 - 0.1 for i in range(len(pool))]
+        gains = [float((seed * 5 + i * 11) % 12) - 2 - 3 * (seed % 3) for i in range(len(pool))]
+        after = [FunctionAnalysis(0.9 - d, (0.0,) * 5, 3, None, None) for d in drops]
+        table = {c.text: g for c, g in zip(pool, gains)}
+        server = choose(FunctionInput("python", text), pool, before, after,
+                        lambda items: [table.get(i.text, 0.0) for i in items])
+        row = {"candidates": [{"kind": c.kind, "gain": g, "drop": 0.9 - a.defect_score, "text": c.text}
+                              for c, g, a in zip(pool, gains, after)]}
+        offered = rl._offer(row, "lm+margin", (REPAIR_MARGIN, REPAIR_GAIN))
+        assert (server.text if server else None) == (offered["text"] if offered else None), seed

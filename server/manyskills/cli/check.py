@@ -203,7 +203,8 @@ def _finding_json(result, finding: Finding, review) -> dict:
     if repair is not None:  # only a repair that passed the margin becomes a fix
         span, new_text = repair_edit(finding.function, result.lines, repair)
         fix = {"range": _range(span), "new_text": new_text, "description": repair.description,
-               "score_before": round(repair.score_before, 4), "score_after": round(repair.score_after, 4)}
+               "score_before": round(repair.score_before, 4), "score_after": round(repair.score_after, 4),
+               "likelihood_gain": None if repair.gain is None else round(repair.gain, 3)}
     out = {
         "path": str(result.path),
         "language": result.language,

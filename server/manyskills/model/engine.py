@@ -195,6 +195,11 @@ class ModelEngine:
     def review(self, item: FunctionInput, line: int, token: CancelToken | None = None) -> "Future[ReviewNote]":
         return self._submit(PRIORITY_INTERACTIVE, lambda backend: backend.review(item, line), token)
 
+    def log_likelihood(self, items: Sequence[FunctionInput], token: CancelToken | None = None) -> "Future[list[float]]":
+        """The language model's log-probability of each function (repairs: how natural an edit is)."""
+        items = list(items)
+        return self._submit(PRIORITY_INTERACTIVE, lambda backend: backend.log_likelihood(items), token)
+
     def queue_length(self) -> int:
         with self._cv:
             return len(self._queue)

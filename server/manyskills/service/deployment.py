@@ -138,6 +138,10 @@ class ModelService:
                     raise wire.WireError(f"'line' must be an int and 'max_new_tokens' in 1..{MAX_REVIEW_TOKENS}")
                 note = await asyncio.to_thread(self._locked, self.runtime.review, item, line, tokens)
                 return self._reply(note=wire.encode_note(note))
+            if path == wire.LIKELIHOOD_PATH:
+                items = self._items(body)
+                values = await asyncio.to_thread(self._locked, self.runtime.log_likelihood, items)
+                return self._reply(log_likelihood=values)
             return self._reply(404, error=f"no route POST {path}")
         except (wire.WireError, ValueError) as exc:  # bad input: say which field, keep serving
             return self._reply(400, error=str(exc))

@@ -53,6 +53,9 @@ class ScanWorker:
     def review(self, item: FunctionInput, line: int, max_new_tokens: int = 64) -> ReviewNote:
         return self.runtime.review(item, line, max_new_tokens)
 
+    def log_likelihood(self, items: list[FunctionInput]) -> list[float]:
+        return self.runtime.log_likelihood(items)
+
     def count_tokens(self, item: FunctionInput) -> int:
         return self.runtime.count_tokens(item)
 
@@ -106,6 +109,9 @@ class RayPoolBackend:
 
     def review(self, item: FunctionInput, line: int, max_new_tokens: int = 64) -> ReviewNote:
         return self._get(self.actors[0].review.remote(item, line, max_new_tokens), "answer")
+
+    def log_likelihood(self, batch: Sequence[FunctionInput]) -> list[float]:
+        return self._get(self.actors[0].log_likelihood.remote(list(batch)), "answer")
 
     def count_tokens(self, item: FunctionInput) -> int:
         return self._get(self.actors[0].count_tokens.remote(item), "answer")

@@ -55,6 +55,16 @@ class RemoteBackend:
                                                "max_new_tokens": max_new_tokens})
         return wire.decode_note(answer.get("note"))
 
+    def log_likelihood(self, batch: Sequence[FunctionInput]) -> list[float]:
+        if not batch:
+            return []
+        answer = self._post(wire.LIKELIHOOD_PATH, {"items": [wire.encode_input(item) for item in batch]})
+        values = answer.get("log_likelihood")
+        if (not isinstance(values, list) or len(values) != len(batch)
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)):
+            raise wire.WireError(f"the service did not answer {len(batch)} log-likelihoods")
+        return [float(v) for v in values]
+
     def count_tokens(self, item: FunctionInput) -> int:
         """An estimate, used only to order and size the engine's batches (one HTTP call per function
         would cost more than it saves); the service counts exactly and re-plans its own batches."""
@@ -133,6 +143,9 @@ class FallbackBackend:
 
     def review(self, item: FunctionInput, line: int, max_new_tokens: int = 64) -> ReviewNote:
         return self._call("review", item, line, max_new_tokens)
+
+    def log_likelihood(self, batch: Sequence[FunctionInput]) -> list[float]:
+        return self._call("log_likelihood", batch)
 
     def count_tokens(self, item: FunctionInput) -> int:
         return self.current.count_tokens(item)

@@ -20,6 +20,7 @@ API_VERSION = 1
 ANALYSE_PATH = "/v1/analyse"
 EMBED_PATH = "/v1/embed"
 REVIEW_PATH = "/v1/review"
+LIKELIHOOD_PATH = "/v1/likelihood"
 TOKENS_PATH = "/v1/tokens"
 HEALTH_PATH = "/healthz"  # the process answers
 READY_PATH = "/readyz"  # the model is loaded: identity + manifest
