@@ -148,3 +148,25 @@ def test_bad_files_are_skipped_with_a_reason(model_args, tmp_path):
     assert skipped == {"binary.py": "binary file", "latin1.py": skipped["latin1.py"]}
     assert "UTF-8" in skipped["latin1.py"]
     assert {f["path"] for f in report["findings"]} == {"ok.py"}
+
+
+def test_text_output_shows_the_review_and_a_fix_only_when_there_is_one():
+    """`check --review` in text: the note under its finding; a fix line only for a repair that passed."""
+    from manyskills.cli.check import to_text
+
+    def finding(line, note, fix):
+        return {"path": "a.py", "skill": "defect", "message": "Possible defect in `f` on this line", "score": 0.9,
+                "range": {"start": {"line": line, "character": 4}}, "note": note, "fix": fix}
+
+    fix = {"range": {"start": {"line": 3, "character": 0}}, "new_text": "    return a + b",
+           "description": "`-` → `+`"}
+    report = {"files": 1, "functions": 2, "findings": [finding(3, "`-` here probably should be `+`.", fix),
+                                                       finding(9, "No edit passed.", None)]}
+    assert to_text(report).split("\n") == [
+        "a.py:4:5: defect Possible defect in `f` on this line (0.90)",
+        "    note: `-` here probably should be `+`.",
+        "    fix (`-` → `+`), line 4: return a + b",
+        "a.py:10:5: defect Possible defect in `f` on this line (0.90)",
+        "    note: No edit passed.",
+        "Found 2 findings in 1 files (2 functions).",
+    ]

@@ -243,6 +243,12 @@ def to_text(report: dict) -> str:
         start = f["range"]["start"]
         lines.append(f"{f['path']}:{start['line'] + 1}:{start['character'] + 1}: {f['skill']} {f['message']} "
                      f"({f['score']:.2f})")
+        if f.get("note"):  # --review: the note, and the fix only where a repair passed the gate
+            lines.append(f"    note: {f['note']}")
+        if f.get("fix"):
+            fix = f["fix"]
+            lines.append(f"    fix ({fix['description']}), line {fix['range']['start']['line'] + 1}: "
+                         f"{fix['new_text'].strip()}")
     n = len(report["findings"])
     lines.append(f"Found {n} finding{'s' if n != 1 else ''} in {report['files']} files "
                  f"({report['functions']} functions).")
