@@ -46,3 +46,14 @@ def test_probabilities_near_the_ends_are_not_rounded_to_certainty():
 
 def test_other_skills_keep_their_score():
     assert score_text(_finding("flaky", 0.66), PLATT, 0.74) == "score 0.66"
+
+
+def test_a_repair_in_the_hover_shows_both_signals_that_let_it_through():
+    from manyskills.analysis.repair import Repair, Review
+
+    finding = _finding()
+    repair = Repair(1, "    total = 1", "", "`0` → `1`", "`0` here probably should be `1`.", 0.81, 0.52, "candidate", 5.25)
+    lines = note_markdown(finding, Review(repair.note, repair.fixed_line, "", repair)).split("\n")
+    assert lines[2:] == [finding.message, "", repair.note, "",
+                         "Suggested line 2 (defect score 0.81 → 0.52; +5.2 nats to the language model):",
+                         "```", "total = 1", "```"]

@@ -93,7 +93,7 @@ def test_the_bench_rule_is_the_server_rule(rl):
         after = [FunctionAnalysis(0.9 - d, (0.0,) * 5, 3, None, None) for d in drops]
         table = {c.text: g for c, g in zip(pool, gains)}
         server = choose(FunctionInput("python", text), pool, before, after,
-                        lambda items: [table.get(i.text, 0.0) for i in items])
+                        lambda items, table=table: [table.get(i.text, 0.0) for i in items])
         row = {"candidates": [{"kind": c.kind, "gain": g, "drop": 0.9 - a.defect_score, "text": c.text}
                               for c, g, a in zip(pool, gains, after)]}
         offered = rl._offer(row, "lm+margin", (REPAIR_MARGIN, REPAIR_GAIN))

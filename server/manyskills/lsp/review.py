@@ -92,7 +92,8 @@ def note_markdown(finding: Finding, note: ReviewNote | None, calibration: dict |
         if repair is not None:
             line = finding.function.span.start.line + repair.line_in_function + 1
             natural = f"; {repair.gain:+.1f} nats to the language model" if repair.gain is not None else ""
-            parts += ["", f"Suggested line {line} (defect score {repair.score_before:.2f} → {repair.score_after:.2f}"
-                          f"{natural}):",
+            heading = (f"Suggested line {line} (defect score {repair.score_before:.2f} → {repair.score_after:.2f}"
+                       f"{natural}):")
+            parts += ["", heading,
                       "```", repair.fixed_line.strip(), "```"]
     return "\n".join(parts)
