@@ -16,12 +16,14 @@ suspect lines that only the `defect` rule ranks; `lm+margin` is the server's rul
 `report` picks a rule and its gate on the valid files only (most right minus 3 x wrong offered fixes,
 whole-split estimates) and reports the test files once:
 
-* `defect`: the server's rule today: suspect-line candidates, lowest defect score, drop >= margin;
+* `defect`: the detector-only rule the server used until 2026-12-07: suspect-line candidates, lowest
+  defect score, drop >= margin;
 * `lm`: candidates at any line, highest likelihood gain, gain >= gate (nats);
 * `lm-suspect`: suspect-line candidates only, highest likelihood gain, gain >= gate;
 * `lm+defect`: any line, highest gain, gain >= gate and a defect drop >= 0 (the detector must not object);
-* `lm+margin`: any line, among the candidates whose defect drop is at least m, the highest gain, and
-  gain >= g: the gate is the pair (m, g), both read on valid (the detector must agree by a margin).
+* `lm+margin` (the server's rule since): any line, among the candidates whose defect drop is at least m,
+  the highest gain, and gain >= g: the gate is the pair (m, g), both read on valid (the detector must
+  agree by a margin).
 
     python bench/repair_lm.py collect --real commits --split valid --fixable --json bench/results/repair-lm-valid-fixable.json
     python bench/repair_lm.py collect --real commits --split valid --limit 120 --json bench/results/repair-lm-valid-sample.json
@@ -55,6 +57,8 @@ from scripts.sample_mined import wilson
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_LINES = 40  # functions longer than this are skipped (every line's candidates are scored)
+WHOLE_SETS = ("synthetic", "quixbugs")  # collected whole: no fixable stratum, no sample
+SETS = ("commits", "history", *WHOLE_SETS)
 
 
 def _pairs(args):
@@ -62,7 +66,7 @@ def _pairs(args):
 
     from manyskills.training.sets import commit_fix_pairs, release_fix_pairs
 
-    if args.real in ("synthetic", "quixbugs"):  # every pair is collected: the file is its whole set
+    if args.real in WHOLE_SETS:  # every pair is collected: the file is its whole set
         from repair import quixbugs, stdlib_pairs
 
         raw = quixbugs(args.quixbugs) if args.real == "quixbugs" else stdlib_pairs(args.split, args.limit, args.seed)
@@ -128,7 +132,7 @@ def collect(args) -> None:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({
             "real": args.real, "split": args.split,
-            "stratum": "all" if args.real in ("synthetic", "quixbugs") else "fixable" if args.fixable else "sample",
+            "stratum": "all" if args.real in WHOLE_SETS else "fixable" if args.fixable else "sample",
             "pairs_in_split": total, "fixable_in_split": n_fixable, "max_lines": MAX_LINES, "seed": args.seed,
             "model": args.model, "adapter": args.adapter, "rows": rows,
             "seconds": time.perf_counter() - started, "machine": machine_info()}, indent=1) + "\n")
@@ -303,28 +307,24 @@ def report(args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="step", required=True)
-    c = sub.add_parser("collect")
-    c.add_argument("--real", choices=("commits", "history", "synthetic", "quixbugs"), default="commits",
-                   help="real fixes (commit-mined or patch-release), mutated stdlib functions, or QuixBugs (report only)")
-    c.add_argument("--quixbugs", default=None, help="QuixBugs jsonl, with --real quixbugs")
-    c.add_argument("--split", choices=("valid", "test"), default="valid")
+    shared = argparse.ArgumentParser(add_help=False)  # which pairs, which model: collect and latency alike
+    shared.add_argument("--real", choices=SETS, default="commits",
+                        help="real fixes (commit-mined or patch-release), mutated stdlib functions, or QuixBugs (report only)")
+    shared.add_argument("--quixbugs", default=None, help="QuixBugs jsonl, with --real quixbugs")
+    shared.add_argument("--split", choices=("valid", "test"), default="valid")
+    shared.add_argument("--seed", type=int, default=0)
+    shared.add_argument("--threads", type=int, default=0)
+    shared.add_argument("--dataset", default=str(ROOT / "data-cache" / "dataset"))
+    shared.add_argument("--model", default=None)
+    shared.add_argument("--adapter", default=None)
+    shared.add_argument("--json", required=True)
+    c = sub.add_parser("collect", parents=[shared])
     c.add_argument("--fixable", action="store_true", help="the stratum a candidate at the bug line can fix")
     c.add_argument("--limit", type=int, default=120)
-    c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--threads", type=int, default=0)
-    c.add_argument("--dataset", default=str(ROOT / "data-cache" / "dataset"))
-    c.add_argument("--model", default=None)
-    c.add_argument("--adapter", default=None)
-    c.add_argument("--json", required=True)
     c.add_argument("--resume", action="store_true", help="keep the rows already in --json and run the rest")
-    t = sub.add_parser("latency", help="seconds per resolved fix: the server's rule vs the detector-only one")
-    for name, kw in (("--real", {"choices": ("commits", "history", "synthetic", "quixbugs"), "default": "commits"}),
-                     ("--split", {"choices": ("valid", "test"), "default": "valid"}), ("--limit", {"type": int, "default": 20}),
-                     ("--seed", {"type": int, "default": 0}), ("--threads", {"type": int, "default": 0}),
-                     ("--dataset", {"default": str(ROOT / "data-cache" / "dataset")}), ("--quixbugs", {"default": None}),
-                     ("--model", {"default": None}), ("--adapter", {"default": None}), ("--json", {"required": True}),
-                     ("--generate", {"action": "store_true", "help": "run the generation fallback as the server does"})):
-        t.add_argument(name, **kw)
+    t = sub.add_parser("latency", parents=[shared], help="seconds per resolved fix: the server's rule vs the detector-only one")
+    t.add_argument("--limit", type=int, default=20)
+    t.add_argument("--generate", action="store_true", help="run the generation fallback as the server does")
     t.set_defaults(fixable=False)
     r = sub.add_parser("report")
     r.add_argument("--valid", nargs="+", required=True, help="FIXABLE [SAMPLE]: without a sample, precision is an upper bound")

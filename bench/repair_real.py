@@ -34,7 +34,6 @@ from scripts.sample_mined import wilson  # the one Wilson interval of the projec
 # The detector-only gate the server used until 2026-12-07, chosen on synthetic validation bugs
 # (`bench/repair.py tune`); the server's gate now also asks the language model (`bench/repair_lm.py`).
 DETECTOR_MARGIN = 0.25
-REPAIR_MARGIN = DETECTOR_MARGIN  # the gate this bench reports beside the one read on its valid file
 FLAG_THRESHOLD = 0.74  # models/smollm2-135m's calibrated defect threshold (manyskills.json)
 MARGINS = [step / 100 for step in range(0, 96, 5)]
 
@@ -118,7 +117,7 @@ def collect_real(args) -> None:
         row = {"index": number, "language": language, "lines": len(buggy.split("\n")), "bug_lines": pair.bug_lines,
                "before": analysis.defect_score, "detected_line": analysis.bug_line, "suspect_lines": lines,
                "fixable_strict": any(c["strict"] for c in at_bug), "fixable_line": any(c["line_right"] for c in at_bug),
-               "joint": [judged_candidate(c, buggy, fixed, scores) for c in repair_candidates(language, buggy, lines)],
+               "joint": [judged_candidate(c, buggy, fixed, scores) for c in joint],
                "most_ops": [judged_candidate(c, buggy, fixed, scores)
                             for c in repair_candidates(language, buggy, [most_operators_line(buggy)])],
                "top": None}
@@ -281,8 +280,8 @@ def report_real(args) -> None:
     print(f"margin curve on {valid['source']} ({len(valid['rows'])} functions): margin offered strict line right-3*wrong")
     for c in curve:
         print(f"  {c['margin']:.2f} {c['offered']:4d} {c['strict']:4d} {c['line']:4d} {c['utility']:+d}")
-    print(f"validation's margin (most strict right - 3 x wrong): {chosen}; shipped REPAIR_MARGIN {REPAIR_MARGIN}")
-    margins = [REPAIR_MARGIN] + ([chosen] if chosen is not None and chosen != REPAIR_MARGIN else [])
+    print(f"validation's margin (most strict right - 3 x wrong): {chosen}; the detector-only gate {DETECTOR_MARGIN}")
+    margins = [DETECTOR_MARGIN] + ([chosen] if chosen is not None and chosen != DETECTOR_MARGIN else [])
     table = []
     print("| set | margin | n | fixable by a candidate (strict / line) | offered (coverage) | right, strict [Wilson 95 %] "
           "| right, line [Wilson 95 %] | flagged: offered, strict / line | most-ops baseline: offered, strict / line |")
@@ -325,7 +324,7 @@ def report_real(args) -> None:
                   f"strict {st['precision_strict']} {st['precision_strict_range']}, line {st['precision_line']} "
                   f"{st['precision_line_range']}")
     print(machine_line(machine_info()))
-    write_json(args.json, {"ceiling": ceilings, "whole_split": strata, "shipped_margin": REPAIR_MARGIN, "valid_margin": chosen, "valid_curve": curve,
+    write_json(args.json, {"ceiling": ceilings, "whole_split": strata, "shipped_margin": DETECTOR_MARGIN, "valid_margin": chosen, "valid_curve": curve,
                            "flag_threshold": FLAG_THRESHOLD, "table": table,
                            "collections": [{k: d.get(k) for k in ("source", "seed", "limit", "pairs", "seconds",
                                                                     "machine")} | {"rows": len(d["rows"])}
